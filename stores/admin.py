@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from stores.models import Department, Membership, Store, TrafficDaily, Upload
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+class DepartmentInline(admin.TabularInline):
+    model = Department
+    extra = 0
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "platform", "category", "currency", "timezone"]
+    list_filter = ["platform", "category"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline, DepartmentInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "store", "role"]
+    list_filter = ["role", "store"]
+    search_fields = ["user__username", "store__name"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "store", "head"]
+    list_filter = ["kind", "store"]
+
+
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "store", "kind", "status", "rows_loaded", "created_at"]
+    list_filter = ["status", "kind", "store"]
+    readonly_fields = ["checksum", "created_at", "started_at", "finished_at"]
+
+
+@admin.register(TrafficDaily)
+class TrafficDailyAdmin(admin.ModelAdmin):
+    list_display = ["store", "date", "channel", "visitors", "inquirers"]
+    list_filter = ["store", "channel"]
+    date_hierarchy = "date"

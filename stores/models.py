@@ -1,0 +1,418 @@
+"""Stores, the people in them, and the data that comes in.
+
+Money is ``numeric`` (Decimal), times are timezone-aware UTC; each store has
+its own time zone and currency, and every daily rollup is bucketed by the
+store's local date.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(_("%(tz)s is not an IANA time zone"), params={"tz": value}) from exc
+
+
+def validate_currency(value: str) -> None:
+    if len(value) != 3 or not value.isalpha() or not value.isupper():
+        raise ValidationError(_("Currency must be a three-letter ISO 4217 code such as CNY"))
+
+
+class Platform(models.TextChoices):
+    TAOBAO = "taobao", _("Taobao")
+    TMALL = "tmall", _("Tmall")
+    JD = "jd", _("JD")
+    SHOPIFY = "shopify", _("Shopify")
+    OTHER = "other", _("Other")
+
+
+class Channel(models.TextChoices):
+    """Acquisition channels (DOMAIN.md section 2); keys are used in tree node keys."""
+
+    SEARCH = "search", _("Search promotion")
+    CPS = "cps", _("Affiliate / CPS")
+    COMMUNITY = "community", _("Community and social")
+    ADS = "ads", _("Display ads")
+    ACTIVITY = "activity", _("Activities and group buying")
+    OTHER = "other", _("Organic and other")
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", _("Operator")
+    MANAGER = "manager", _("Manager")
+    ANALYST = "analyst", _("Analyst")
+
+
+class DepartmentKind(models.TextChoices):
+    PROMOTION = "promotion", _("Promotion")
+    STOREFRONT = "storefront", _("Storefront pages")
+    CUSTOMER_SERVICE = "customer_service", _("Customer service")
+    CRM = "crm", _("Database marketing (CRM)")
+
+
+class Store(models.Model):
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)
+    currency = models.CharField(
+        _("currency"), max_length=3, default="CNY", validators=[validate_currency]
+    )
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_timezone]
+    )
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    nurture_window_days = models.PositiveIntegerField(
+        _("nurture window (days)"), default=90, validators=[MinValueValidator(1)]
+    )
+    churn_window_days = models.PositiveIntegerField(
+        _("churn window (days)"), default=180, validators=[MinValueValidator(1)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "store"], name="membership_unique_user_store")
+        ]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.store} ({self.role})"
+
+
+class Department(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="departments")
+    kind = models.CharField(_("kind"), max_length=20, choices=DepartmentKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    head = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="headed_departments",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "kind"], name="department_unique_store_kind")
+        ]
+        ordering = ["store", "kind"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def __str__(self) -> str:
+        return f"{self.store}: {self.name}"
+
+
+class Customer(models.Model):
+    """A buyer of one store, as the platform identifies them.
+
+    The lifetime columns are refreshed with the rollups after every load.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="customers")
+    external_id = models.CharField(max_length=200)
+    first_paid_at = models.DateTimeField(null=True, blank=True)
+    last_paid_at = models.DateTimeField(null=True, blank=True)
+    paid_orders = models.PositiveIntegerField(default=0)
+    paid_amount = models.DecimalField(default=Decimal("0"), **MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "external_id"], name="customer_unique_store_external_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class OrderStatus(models.TextChoices):
+    UNPAID = "unpaid", _("Unpaid")
+    PAID = "paid", _("Paid")
+    CLOSED = "closed", _("Closed")
+    REFUNDED = "refunded", _("Refunded")
+
+
+#: Statuses that mean the buyer paid (a refund comes after a payment).
+PAID_STATUSES = (OrderStatus.PAID, OrderStatus.REFUNDED)
+
+
+class Order(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="orders")
+    external_id = models.CharField(max_length=100)
+    # Guest checkouts have no customer: each such order counts as its own new buyer.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    placed_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    amount = models.DecimalField(**MONEY)
+    refunded_amount = models.DecimalField(default=Decimal("0"), **MONEY)
+    items = models.IntegerField(default=0)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.OTHER)
+    inquired = models.BooleanField(null=True, blank=True)
+    upload = models.ForeignKey(
+        "Upload", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "external_id"], name="order_unique_store_external_id"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["store", "placed_at"], name="order_store_placed_idx"),
+            models.Index(fields=["store", "customer", "placed_at"], name="order_store_cust_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in PAID_STATUSES
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    sku = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    quantity = models.IntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_no"], name="orderline_unique_order_line")
+        ]
+
+
+class TrafficDaily(models.Model):
+    """Visitors by day and channel, as the platform's traffic export gives them."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="traffic")
+    date = models.DateField()
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    visitors = models.PositiveIntegerField(default=0)
+    page_views = models.PositiveIntegerField(default=0)
+    # None: the export does not say (stage 3 then shows "no data").
+    inquirers = models.PositiveIntegerField(null=True, blank=True)
+    inquiry_placers = models.PositiveIntegerField(null=True, blank=True)
+    upload = models.ForeignKey(
+        "Upload", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "date", "channel"], name="traffic_unique_store_date_channel"
+            )
+        ]
+        verbose_name_plural = "traffic daily"
+
+
+class UploadKind(models.TextChoices):
+    ORDERS = "orders", _("Orders")
+    TRAFFIC = "traffic", _("Traffic")
+
+
+class UploadStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Loading")
+    NEEDS_MAPPING = "needs_mapping", _("Needs column mapping")
+    LOADED = "loaded", _("Loaded")
+    DUPLICATE = "duplicate", _("Already loaded")
+    REJECTED = "rejected", _("Rejected")
+    FAILED = "failed", _("Failed")
+
+
+def upload_path(instance: Upload, filename: str) -> str:
+    return f"uploads/{instance.store.slug}/{filename}"
+
+
+class Upload(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="uploads")
+    kind = models.CharField(max_length=16, choices=UploadKind.choices)
+    format = models.CharField(max_length=32, blank=True)
+    file = models.FileField(upload_to=upload_path, max_length=500)
+    original_name = models.CharField(max_length=255)
+    checksum = models.CharField(max_length=64, db_index=True)
+    status = models.CharField(
+        max_length=16, choices=UploadStatus.choices, default=UploadStatus.PENDING
+    )
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_loaded = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    orders_created = models.PositiveIntegerField(default=0)
+    orders_updated = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    error_report = models.FileField(upload_to="reports/", blank=True, max_length=500)
+    column_mapping = models.JSONField(default=dict, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="uploads"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["store", "checksum"], name="upload_store_checksum_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.status})"
+
+
+# ---------------------------------------------------------------------------
+# Rollups: what the KPI trees are evaluated from. Refreshed by
+# stores.rollups.rollups_refresh for the affected dates after every load.
+# ---------------------------------------------------------------------------
+
+
+class Grain(models.TextChoices):
+    """Calendar periods in the store's time zone. Weeks start on Monday."""
+
+    DAY = "day", _("Day")
+    WEEK = "week", _("Week")
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+    YEAR = "year", _("Year")
+
+
+class Segment(models.TextChoices):
+    """Lifecycle segment of a buyer, by paid history before a period starts."""
+
+    NEW = "new", _("New")
+    NURTURED = "nurtured", _("Nurtured")
+    ACTIVE = "active", _("Active")
+    WON_BACK = "won_back", _("Won back")
+
+
+class SalesDaily(models.Model):
+    """Additive order measures by store, local date of placing, and channel."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    orders_placed = models.PositiveIntegerField(default=0)
+    orders_paid = models.PositiveIntegerField(default=0)
+    sales = models.DecimalField(default=Decimal("0"), **MONEY)  # paid amount net of refunds
+    gross_sales = models.DecimalField(default=Decimal("0"), **MONEY)
+    refunds = models.DecimalField(default=Decimal("0"), **MONEY)
+    units = models.IntegerField(default=0)  # items in paid orders
+    orders_unpaid = models.PositiveIntegerField(default=0)  # placed, never paid
+    unpaid_amount = models.DecimalField(default=Decimal("0"), **MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "date", "channel"], name="salesdaily_unique"
+            )
+        ]
+
+
+class CustomerDaily(models.Model):
+    """Distinct-customer measures, made additive within calendar periods.
+
+    For a grain G, a row for date d counts a customer in ``placers`` (and
+    ``buyers``, ``inquiry_placers``) only on the first day of d's G-period on
+    which they placed (paid, placed an inquired order). So the distinct count
+    over any range that starts on a G-period start and stays inside the
+    period is the sum of the rows. ``segment`` is the customer's lifecycle
+    state at the start of d's G-period; ``orders_paid``, ``sales`` and
+    ``units`` are every paid order of that day, split by that segment.
+    A guest order (no customer) counts as one new buyer.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    grain = models.CharField(max_length=8, choices=Grain.choices)
+    segment = models.CharField(max_length=10, choices=Segment.choices)
+    placers = models.PositiveIntegerField(default=0)
+    inquiry_placers = models.PositiveIntegerField(default=0)
+    buyers = models.PositiveIntegerField(default=0)
+    orders_paid = models.PositiveIntegerField(default=0)
+    sales = models.DecimalField(default=Decimal("0"), **MONEY)
+    units = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "grain", "date", "segment"], name="customerdaily_unique"
+            )
+        ]
+
+
+class CustomerBaseDaily(models.Model):
+    """Customer bases at the start of a local date, and lapses starting on it.
+
+    At the start of date a, with l the customer's last paid date before a:
+    nurtured = exactly one paid order so far, placed within the nurture
+    window; active = a - l <= churn window and not nurtured; lapsed = a - l >
+    churn window (the base that win-back works on).
+
+    ``lapses`` counts customers whose paid day is this date and whose next
+    paid day is more than the churn window later (or has not come); it is
+    what the churn rate of a period is summed from. ``lapses_first`` is the
+    part of it where this date was their only paid order so far.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    customers = models.PositiveIntegerField(default=0)  # with a paid order before the date
+    nurtured = models.PositiveIntegerField(default=0)
+    active = models.PositiveIntegerField(default=0)
+    lapsed = models.PositiveIntegerField(default=0)
+    lapses = models.PositiveIntegerField(default=0)
+    lapses_first = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "date"], name="customerbasedaily_unique")
+        ]
