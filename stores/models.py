@@ -300,6 +300,14 @@ class Upload(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Why a file was refused, as a stable code (the message is in ``error``).
+    error_code = models.CharField(max_length=32, blank=True)
+    orders_unchanged = models.PositiveIntegerField(default=0)
+    customers_created = models.PositiveIntegerField(default=0)
+    # For traffic exports without a date column (Sycm's source form).
+    traffic_date = models.DateField(null=True, blank=True)
+    # The header found in the file, shown on the mapping form.
+    columns = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -416,3 +424,58 @@ class CustomerBaseDaily(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["store", "date"], name="customerbasedaily_unique")
         ]
+
+
+# ---------------------------------------------------------------------------
+# Ingestion settings a store edits: channel names and hand-mapped columns.
+# ---------------------------------------------------------------------------
+
+
+class ChannelMapping(models.Model):
+    """A platform's name for a traffic source or order source, mapped onto our
+    channels. Rows here win over the built-in defaults (stores/ingest/channels.py)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="channel_mappings")
+    source_name = models.CharField(_("platform's name"), max_length=200)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "source_name"], name="channelmapping_unique_store_source"
+            )
+        ]
+        ordering = ["store", "source_name"]
+        verbose_name = _("channel mapping")
+        verbose_name_plural = _("channel mappings")
+
+    def __str__(self) -> str:
+        return f"{self.source_name} -> {self.channel}"
+
+
+class ColumnMapping(models.Model):
+    """An analyst's mapping of a file's columns onto ours, reused whenever a
+    file with the same header comes in for the store."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="column_mappings")
+    kind = models.CharField(max_length=16, choices=UploadKind.choices)
+    # sha256 of the header's column names in order, to recognise the layout.
+    header_key = models.CharField(max_length=64)
+    columns = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict)  # our column -> the file's column
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "kind", "header_key"], name="columnmapping_unique_store_header"
+            )
+        ]
+        verbose_name = _("column mapping")
+        verbose_name_plural = _("column mappings")
+
+    def __str__(self) -> str:
+        return f"{self.store}: {self.kind} ({len(self.columns)} columns)"

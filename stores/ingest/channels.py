@@ -1,0 +1,47 @@
+"""Platform channel names onto our channels (DOMAIN.md section 2).
+
+A store's own ChannelMapping rows (editable in the admin) win; then these
+defaults, matched as substrings of the platform's name, first match wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+
+DEFAULT_RULES: tuple[tuple[str, str], ...] = (
+    # affiliate first: 淘宝客 must not fall into "search" or "other"
+    ("淘宝客", "cps"), ("淘客", "cps"), ("京挑客", "cps"), ("cps", "cps"), ("affiliate", "cps"),
+    ("聚划算", "activity"), ("淘抢购", "activity"), ("天天特价", "activity"), ("百亿补贴", "activity"),
+    ("秒杀", "activity"), ("团购", "activity"), ("活动", "activity"), ("flash", "activity"),
+    ("钻展", "ads"), ("钻石展位", "ads"), ("超级推荐", "ads"), ("引力魔方", "ads"), ("品销宝", "ads"),
+    ("万相台", "ads"), ("展位", "ads"), ("广告", "ads"), ("display", "ads"), ("banner", "ads"),
+    ("直通车", "search"), ("搜索", "search"), ("快车", "search"), ("search", "search"),
+    ("google", "search"), ("bing", "search"), ("baidu", "search"), ("百度", "search"),
+    ("微淘", "community"), ("逛逛", "community"), ("社区", "community"), ("内容", "community"),
+    ("直播", "community"), ("微博", "community"), ("小红书", "community"), ("抖音", "community"),
+    ("social", "community"), ("facebook", "community"), ("instagram", "community"),
+    ("tiktok", "community"), ("pinterest", "community"),
+)
+
+
+def resolver(store_table: Mapping[str, str]) -> Callable[[str], str | None]:
+    exact = {k.strip().lower(): v for k, v in store_table.items()}
+
+    def resolve(name: str) -> str | None:
+        key = name.strip().lower()
+        if key in exact:
+            return exact[key]
+        for word, channel in DEFAULT_RULES:
+            if word in key:
+                return channel
+        return None
+
+    return resolve
+
+
+def map_series(raw: pd.Series, resolve: Callable[[str], str | None]) -> pd.Series:
+    """Our channel for each cell, or NA when no rule knows the name."""
+    table = {name: resolve(name) for name in raw.dropna().unique()}
+    return raw.map(table).astype("str")

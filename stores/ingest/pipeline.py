@@ -1,0 +1,274 @@
+"""From a file on disk to validated rows in a stager, with a rejection report.
+
+The real tables are not touched here: a stager only holds rows (PostgreSQL:
+a temporary table; SQLite: frames in memory) until the loader applies them in
+one transaction, so a refused file leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+from django.utils.translation import gettext as _
+
+from stores.ingest import reader
+from stores.ingest.channels import resolver
+from stores.ingest.errors import IngestError, NeedsMappingError
+from stores.ingest.formats import FORMATS, Format, best_score, detect, mapped_format
+from stores.ingest.formats.base import ORDER_FIELDS, REQUIRED
+from stores.ingest.validate import REPORT_COLUMNS, Context, validate_orders, validate_traffic
+
+DEFAULT_MAX_BAD_SHARE = 0.05
+
+
+class Stager(Protocol):
+    def stage(self, kind: str, frame: pd.DataFrame) -> None: ...
+
+
+@dataclass
+class ReadResult:
+    kind: str
+    format_key: str
+    columns: list[str]
+    rows_read: int = 0
+    rows_rejected: int = 0
+    rows_staged: int = 0
+    mapping: dict[str, str] = field(default_factory=dict)
+
+
+class ReportWriter:
+    """Rejected rows, appended to a CSV file as they are found."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = path.open("w", newline="", encoding="utf-8-sig")
+        self._writer = csv.writer(self._fh)
+        self._writer.writerow(REPORT_COLUMNS)
+
+    def add(self, report: pd.DataFrame) -> None:
+        if len(report):
+            report = report.sort_values("row", kind="stable")
+            self._writer.writerows(report[REPORT_COLUMNS].itertuples(index=False, name=None))
+            self.lines += len(report)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def choose_format(
+    header: list[str],
+    *,
+    kind: str | None,
+    format_key: str,
+    mapping: Mapping[str, str] | None,
+    saved_mapping: Callable[[list[str]], Mapping[str, str] | None],
+) -> Format:
+    if mapping:
+        if kind is None:
+            raise IngestError(_("Say whether the file holds orders or traffic."))
+        missing = [source for source in mapping.values() if source and source not in header]
+        if missing:
+            raise IngestError(
+                _("The mapped columns %(cols)s are not in this file.") % {"cols": ", ".join(missing)}
+            )
+        absent = [c for c in REQUIRED[kind] if not mapping.get(c)]
+        if absent:
+            raise IngestError(_("Map a column to %(cols)s.") % {"cols": ", ".join(absent)})
+        return mapped_format(kind=kind, mapping=mapping)
+    fmt = detect(header, kind=kind, key=format_key)
+    if fmt is not None:
+        return fmt
+    if format_key != "auto":
+        raise IngestError(
+            _("The file's header does not look like the %(format)s format.") % {"format": format_key},
+            code="wrong_format",
+        )
+    other_kind = detect(header)
+    if other_kind is not None:
+        raise IngestError(
+            _("This is a %(found)s file (%(label)s), not %(kind)s.")
+            % {"found": other_kind.kind, "label": other_kind.label, "kind": kind},
+            code="wrong_kind",
+        )
+    if kind is not None:
+        saved = saved_mapping(header)
+        if saved:
+            return mapped_format(kind=kind, mapping=saved)
+    raise NeedsMappingError(
+        _("The columns of this file match no known export: map them to ours."), columns=header
+    )
+
+
+def fill_order_fields(canon: pd.DataFrame, carry: pd.DataFrame | None) -> pd.DataFrame:
+    """Give every line its order's fields where only the first line has them.
+
+    A line takes its group's first-line value (never another order's), and
+    ``carry`` (the previous chunk's last line) continues an order across chunks.
+    """
+    frame = pd.concat([carry, canon]) if carry is not None else canon
+    order_id = frame["order_id"].to_numpy()
+    same = np.zeros(len(frame), dtype=bool)
+    same[1:] = (order_id[1:] == order_id[:-1]) & pd.notna(order_id[1:])
+    if not same.any():
+        return canon
+    positions = np.arange(len(frame))
+    starts = np.maximum.accumulate(np.where(same, 0, positions))
+    for col in ORDER_FIELDS:
+        if col == "order_id":
+            continue
+        values = frame[col]
+        missing = values.isna().to_numpy() & same
+        if missing.any():
+            taken = values.iloc[starts]
+            taken.index = values.index
+            frame[col] = values.where(~missing, taken)
+    return frame.iloc[1:] if carry is not None else frame
+
+
+class DuplicateFinder:
+    """Exact duplicate lines across the whole file, in 16 bytes a row."""
+
+    def __init__(self) -> None:
+        self.hashes = np.empty(0, dtype=np.uint64)
+        self.rows = np.empty(0, dtype=np.int64)
+
+    def first_rows(self, raw: pd.DataFrame, row_no: np.ndarray) -> np.ndarray:
+        """For each row, the row it duplicates, or 0."""
+        h = pd.util.hash_pandas_object(raw, index=False).to_numpy()
+        out = np.zeros(len(h), dtype=np.int64)
+        if len(self.hashes):
+            idx = np.searchsorted(self.hashes, h).clip(0, len(self.hashes) - 1)
+            hit = self.hashes[idx] == h
+            out[hit] = self.rows[idx[hit]]
+        series = pd.Series(row_no, index=h)
+        dup_in_chunk = series.index.duplicated(keep="first")
+        firsts = series[~dup_in_chunk]
+        firsts = firsts[~firsts.index.duplicated()]
+        inner = dup_in_chunk & (out == 0)
+        if inner.any():
+            out[inner] = firsts.reindex(h[inner]).to_numpy()
+        new = (out == 0) & ~dup_in_chunk
+        if new.any():
+            hashes = np.concatenate([self.hashes, h[new]])
+            rows = np.concatenate([self.rows, row_no[new]])
+            order = np.argsort(hashes, kind="stable")
+            self.hashes, self.rows = hashes[order], rows[order]
+        return out
+
+
+def read_and_stage(
+    *,
+    path: Path,
+    tz: str,
+    kind: str | None,
+    format_key: str = "auto",
+    mapping: Mapping[str, str] | None = None,
+    saved_mapping: Callable[[list[str]], Mapping[str, str] | None] = lambda header: None,
+    channel_table: Mapping[str, str] | None = None,
+    traffic_date: date | None = None,
+    file_name: str = "",
+    stager: Stager,
+    report: ReportWriter,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+    max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
+    block_bytes: int = reader.DEFAULT_BLOCK_BYTES,
+) -> ReadResult:
+    info = reader.sniff(path, score=best_score)
+    fmt = choose_format(
+        info.columns, kind=kind, format_key=format_key, mapping=mapping, saved_mapping=saved_mapping
+    )
+    resolved = fmt.resolve(info.columns)
+    result = ReadResult(
+        kind=fmt.kind, format_key=fmt.key, columns=info.columns,
+        mapping=dict(mapping) if mapping else {},
+    )
+    if fmt.kind == "traffic" and "date" not in resolved and traffic_date is None:
+        dates = set(reader.date_from_name(file_name or path.name))
+        if len(dates) != 1:
+            raise IngestError(
+                _(
+                    "This traffic export has no date column, and its file name does not name "
+                    "one day: give the date on the upload form (or --date)."
+                ),
+                code="no_date",
+            )
+        traffic_date = date.fromisoformat(dates.pop())
+    ctx = Context(
+        tz=tz,
+        resolved=resolved,
+        resolve_channel=resolver(channel_table or {}),
+        date_format=fmt.date_format,
+        traffic_date=traffic_date,
+    )
+    validate = validate_orders if fmt.kind == "orders" else validate_traffic
+    bad_rows: list[reader.BadRow] = []
+    duplicates = DuplicateFinder()
+    carry: pd.DataFrame | None = None
+    total = max(info.rows_estimate, 0)
+    for chunk in reader.iter_chunks(info, block_bytes=block_bytes, bad_rows=bad_rows):
+        raw = chunk.frame
+        row_no = np.arange(chunk.first_row_no, chunk.first_row_no + len(raw), dtype=np.int64)
+        raw.index = pd.RangeIndex(len(raw))
+        result.rows_read += len(raw)
+        first = duplicates.first_rows(raw, row_no)
+        is_dup = first > 0
+        if is_dup.any():
+            report.add(
+                pd.DataFrame(
+                    {
+                        "row": row_no[is_dup],
+                        "column": "",
+                        "reason": [_("exact duplicate of row %(row)d") % {"row": r} for r in first[is_dup]],
+                        "value": "",
+                    }
+                )
+            )
+        canon = fmt.to_canonical(raw, resolved)
+        if fmt.kind == "orders" and fmt.order_fields_on_first_line:
+            canon = fill_order_fields(canon, carry)
+            carry = canon.iloc[[-1]] if len(canon) else carry
+        keep = ~is_dup[canon.index.to_numpy()]
+        canon = canon[keep]
+        rows = pd.Series(row_no[canon.index.to_numpy()], index=canon.index)
+        good, rejected = validate(canon, rows, ctx)
+        report.add(rejected)
+        result.rows_rejected += int(is_dup.sum()) + len(canon) - len(good)
+        if len(good):
+            stager.stage(fmt.kind, good)
+            result.rows_staged += len(good)
+        progress(result.rows_read, max(total, result.rows_read))
+    if bad_rows:
+        result.rows_read += len(bad_rows)
+        result.rows_rejected += len(bad_rows)
+        report.add(
+            pd.DataFrame(
+                {"row": [b.row_no or 0 for b in bad_rows], "column": "", "reason": [b.reason for b in bad_rows], "value": ""}
+            )
+        )
+    if result.rows_read == 0:
+        raise IngestError(_("The file has a header but no rows."), code="empty")
+    share = result.rows_rejected / result.rows_read
+    if share > max_bad_share or result.rows_staged == 0:
+        raise IngestError(
+            _(
+                "%(bad)d of %(total)d rows (%(share).1f%%) were rejected, more than the %(limit).0f%% "
+                "allowed: nothing was loaded. Download the rejected rows to see why."
+            )
+            % {"bad": result.rows_rejected, "total": result.rows_read, "share": share * 100, "limit": max_bad_share * 100},
+            code="too_many_bad_rows",
+            rows_read=result.rows_read,
+            rows_rejected=result.rows_rejected,
+        )
+    return result
+
+
+__all__ = ["FORMATS", "ReadResult", "ReportWriter", "Stager", "read_and_stage"]

@@ -1,0 +1,326 @@
+"""Opening an export as it comes: encoding, delimiter, Excel, where the header
+is, and reading it in chunks of plain strings so memory stays flat.
+
+Every cell comes out as a string (or missing); typing is validate.py's job.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from django.utils.translation import gettext as _
+
+from stores.ingest.errors import IngestError
+
+SAMPLE_BYTES = 256 * 1024
+HEADER_SCAN_ROWS = 30
+DEFAULT_BLOCK_BYTES = 16 * 1024 * 1024
+
+XLSX_MAGIC = b"PK\x03\x04"
+XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+GZIP_MAGIC = b"\x1f\x8b"
+
+# ="0123" (Taobao protects long numbers so Excel keeps them as text), '138... and
+# a leading tab (JD) are all ways of saying "this is text": drop the wrapping.
+_PROTECTED = re.compile(r'^(?:="(.*)"|=(.*)|\'(.*))$', re.DOTALL)
+_DATE_IN_NAME = re.compile(r"(20\d{2})[-_.年]?(\d{1,2})[-_.月]?(\d{1,2})")
+
+
+@dataclass
+class FileInfo:
+    path: Path
+    excel: bool
+    compression: str | None
+    encoding: str
+    delimiter: str
+    header_row: int
+    columns: list[str]
+    rows_estimate: int
+    preamble: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
+class Chunk:
+    """Rows of a file as strings; ``row_no`` is the line a spreadsheet shows."""
+
+    frame: pd.DataFrame
+    first_row_no: int
+
+
+@dataclass
+class BadRow:
+    row_no: int | None
+    reason: str
+
+
+def _head_bytes(path: Path, compression: str | None) -> bytes:
+    if compression == "gzip":
+        with gzip.open(path, "rb") as fh:
+            return fh.read(SAMPLE_BYTES)
+    with path.open("rb") as fh:
+        return fh.read(SAMPLE_BYTES)
+
+
+def _magic(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(8)
+
+
+def detect_encoding(sample: bytes) -> str:
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    # The sample may end inside a multi-byte character: judge it up to its last newline.
+    cut = sample.rfind(b"\n")
+    body = sample[: cut + 1] if cut > 0 else sample
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            body.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body).best()
+    if best is None:
+        raise IngestError(_("The file's text encoding could not be recognised."), code="encoding")
+    return str(best.encoding)
+
+
+def detect_delimiter(text: str) -> str:
+    lines = [line for line in text.splitlines()[:HEADER_SCAN_ROWS] if line.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+    except csv.Error:
+        counts = {d: sum(line.count(d) for line in lines) for d in ",;\t|"}
+        return max(counts, key=lambda d: counts[d])
+
+
+def _looks_binary(sample: bytes) -> bool:
+    if not sample:
+        return False
+    if b"\x00" in sample[:8192]:
+        return True
+    control = sum(1 for b in sample[:8192] if b < 9 or 13 < b < 32)
+    return control > len(sample[:8192]) * 0.05
+
+
+def clean_cell(value: str) -> str:
+    value = value.strip()
+    match = _PROTECTED.match(value)
+    if match:
+        value = next(g for g in match.groups() if g is not None).strip()
+    return value
+
+
+def clean_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Strip whitespace and Excel text protection from every cell."""
+    for col in df.columns:
+        s = df[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            s = s.str.strip()
+            if s.str.startswith(("=", "'")).any():
+                s = s.str.replace(r'^="(.*)"$|^=(.*)$|^\'(.*)$', r"\1\2\3", regex=True).str.strip()
+            df[col] = s.mask(s == "")
+    return df
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, raw in enumerate(names):
+        name = clean_cell(raw or "") or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        out.append(name)
+    return out
+
+
+def pick_header(rows: list[list[str]], score: Callable[[list[str]], float]) -> int:
+    """The header row: the best signature match, else the first widest row.
+
+    Platform exports (Sycm above all) put a title and a date range above the
+    header; the header is the first row as wide as the table.
+    """
+    best, best_score = -1, 0.0
+    for i, row in enumerate(rows):
+        s = score([clean_cell(c) for c in row])
+        if s > best_score:
+            best, best_score = i, s
+    if best >= 0:
+        return best
+    widths = [sum(1 for c in row if c.strip()) for row in rows]
+    if not widths or max(widths) == 0:
+        return 0
+    return widths.index(max(widths))
+
+
+def sniff(path: Path, *, score: Callable[[list[str]], float]) -> FileInfo:
+    """Find out what the file is; raise IngestError for empty or binary files."""
+    magic = _magic(path)
+    if not magic:
+        raise IngestError(_("The file is empty."), code="empty")
+    if magic.startswith(XLSX_MAGIC) or magic.startswith(XLS_MAGIC):
+        return _sniff_excel(path, score=score, xls=magic.startswith(XLS_MAGIC))
+    compression = "gzip" if magic.startswith(GZIP_MAGIC) else None
+    sample = _head_bytes(path, compression)
+    if not sample.strip():
+        raise IngestError(_("The file is empty."), code="empty")
+    if _looks_binary(sample):
+        raise IngestError(
+            _("This is not a CSV or Excel file (it looks like binary data)."), code="binary"
+        )
+    encoding = detect_encoding(sample)
+    cut = sample.rfind(b"\n")
+    text = (sample[: cut + 1] if cut > 0 else sample).decode(encoding, errors="replace")
+    text = text.lstrip("\ufeff")
+    delimiter = detect_delimiter(text)
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))[:HEADER_SCAN_ROWS]
+    rows = [r for r in rows if any(c.strip() for c in r)] and rows
+    header_row = pick_header(rows, score)
+    columns = _dedupe(rows[header_row]) if rows else []
+    if len(columns) < 2:
+        raise IngestError(
+            _("The file has no table: no header row with at least two columns."), code="empty"
+        )
+    return FileInfo(
+        path=path,
+        excel=False,
+        compression=compression,
+        encoding=encoding,
+        delimiter=delimiter,
+        header_row=header_row,
+        columns=columns,
+        rows_estimate=_count_lines(path, compression) - header_row - 1,
+        preamble=rows[:header_row],
+    )
+
+
+def _count_lines(path: Path, compression: str | None) -> int:
+    opener = gzip.open if compression == "gzip" else open
+    total = 0
+    with opener(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            total += block.count(b"\n")
+    return max(total, 1)
+
+
+def _read_excel_raw(path: Path, xls: bool) -> pd.DataFrame:
+    try:
+        return pd.read_excel(
+            path, header=None, dtype=str, engine="xlrd" if xls else "openpyxl"
+        )
+    except Exception as exc:  # noqa: BLE001 - any parser failure means "not a readable workbook"
+        raise IngestError(
+            _("The Excel file could not be read: %(error)s") % {"error": exc}, code="binary"
+        ) from exc
+
+
+def _sniff_excel(path: Path, *, score: Callable[[list[str]], float], xls: bool) -> FileInfo:
+    raw = _read_excel_raw(path, xls)
+    if raw.empty:
+        raise IngestError(_("The file is empty."), code="empty")
+    rows = [["" if pd.isna(v) else str(v) for v in row] for row in raw.head(HEADER_SCAN_ROWS).itertuples(index=False)]
+    header_row = pick_header(rows, score)
+    columns = _dedupe(rows[header_row])
+    return FileInfo(
+        path=path,
+        excel=True,
+        compression=None,
+        encoding="",
+        delimiter="",
+        header_row=header_row,
+        columns=columns,
+        rows_estimate=max(len(raw) - header_row - 1, 0),
+        preamble=rows[:header_row],
+    )
+
+
+def iter_chunks(
+    info: FileInfo, *, block_bytes: int = DEFAULT_BLOCK_BYTES, bad_rows: list[BadRow] | None = None
+) -> Iterator[Chunk]:
+    """Yield the data rows in chunks of strings (missing cells are NA)."""
+    if info.excel:
+        raw = _read_excel_raw(info.path, info.path.suffix.lower() == ".xls" or _magic(info.path).startswith(XLS_MAGIC))
+        body = raw.iloc[info.header_row + 1 :].copy()
+        body.columns = pd.Index(info.columns[: body.shape[1]] + [f"column_{i}" for i in range(len(info.columns), body.shape[1])])
+        body = body.dropna(how="all").astype("str")
+        body = body.where(body != "nan")
+        yield Chunk(clean_frame(body.reset_index(drop=True)), info.header_row + 2)
+        return
+    yield from _iter_csv(info, block_bytes=block_bytes, bad_rows=bad_rows)
+
+
+def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None) -> Iterator[Chunk]:
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        if bad_rows is not None:
+            bad_rows.append(
+                BadRow(row.number, _("expected %(n)d columns, found %(m)d") % {"n": row.expected_columns, "m": row.actual_columns})
+            )
+        return "skip"
+
+    encoding = "utf8" if info.encoding in ("utf-8", "utf-8-sig", "ascii") else info.encoding
+    read_options = pacsv.ReadOptions(
+        column_names=info.columns,
+        skip_rows=info.header_row + 1,
+        block_size=block_bytes,
+        encoding=encoding,
+        use_threads=True,
+    )
+    parse_options = pacsv.ParseOptions(
+        delimiter=info.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+    )
+    convert_options = pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in info.columns},
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    source = pa.input_stream(str(info.path), compression=info.compression)
+    try:
+        reader = pacsv.open_csv(
+            source, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        source.close()
+        if "Empty CSV" in str(exc):
+            return
+        raise IngestError(_("The file could not be read as CSV: %(error)s") % {"error": exc}) from exc
+    row_no = info.header_row + 2
+    try:
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                raise IngestError(
+                    _("The file could not be read as CSV near row %(row)d: %(error)s") % {"row": row_no, "error": exc}
+                ) from exc
+            if batch.num_rows == 0:
+                continue
+            frame = clean_frame(batch.to_pandas())
+            yield Chunk(frame, row_no)
+            row_no += batch.num_rows
+    finally:
+        source.close()
+
+
+def date_from_name(name: str) -> list[str]:
+    """Dates written in a file name, as ISO strings (an export's period)."""
+    return [f"{y}-{int(m):02d}-{int(d):02d}" for y, m, d in _DATE_IN_NAME.findall(name)]

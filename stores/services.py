@@ -1,0 +1,312 @@
+"""Writes about stores' data: uploads and their processing.
+
+``upload_create`` saves the file and enqueues processing once the
+transaction commits; ``upload_process`` (the Celery task's body) claims the
+upload, reads and validates the file into staging, then upserts everything,
+refreshes the rollups and marks the upload loaded in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from stores.ingest import load_orm, load_postgres
+from stores.ingest.errors import IngestError, NeedsMappingError
+from stores.ingest.pipeline import DEFAULT_MAX_BAD_SHARE, ReportWriter, read_and_stage
+from stores.ingest.results import LoadCounts
+from stores.models import (
+    ChannelMapping,
+    ColumnMapping,
+    Store,
+    Upload,
+    UploadKind,
+    UploadStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+OPEN_STATUSES = (UploadStatus.PENDING, UploadStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    upload_id: int
+    status: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    orders_created: int
+    orders_updated: int
+    duplicate_file: bool
+    error: str
+
+    @classmethod
+    def of(cls, upload: Upload) -> UploadResult:
+        return cls(
+            upload_id=upload.pk,
+            status=upload.status,
+            rows_read=upload.rows_read,
+            rows_loaded=upload.rows_loaded,
+            rows_rejected=upload.rows_rejected,
+            orders_created=upload.orders_created,
+            orders_updated=upload.orders_updated,
+            duplicate_file=upload.status == UploadStatus.DUPLICATE,
+            error=upload.error,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def file_checksum(file: File) -> str:
+    digest = hashlib.sha256()
+    file.seek(0)
+    for block in file.chunks():
+        digest.update(block)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+def header_key(columns: list[str]) -> str:
+    return hashlib.sha256("\x1f".join(columns).encode()).hexdigest()
+
+
+def upload_create(
+    *,
+    store: Store,
+    file: File,
+    name: str,
+    kind: str = UploadKind.ORDERS,
+    format_key: str = "auto",
+    traffic_date: date | None = None,
+    user: AbstractBaseUser | None = None,
+    enqueue: bool = True,
+) -> Upload:
+    """Keep the file, record the upload, and process it after commit."""
+    upload = Upload(
+        store=store,
+        kind=kind,
+        format="" if format_key == "auto" else format_key,
+        original_name=Path(name).name[:255],
+        checksum=file_checksum(file),
+        traffic_date=traffic_date,
+        uploaded_by=user,
+    )
+    upload.file.save(Path(name).name, file, save=False)
+    upload.save()
+    if enqueue:
+        upload_enqueue(upload=upload)
+    return upload
+
+
+def upload_enqueue(*, upload: Upload) -> None:
+    from stores.tasks import upload_process_task
+
+    transaction.on_commit(partial(upload_process_task.delay, upload.pk))
+
+
+def column_mapping_save(
+    *, upload: Upload, mapping: Mapping[str, str], user: AbstractBaseUser | None = None
+) -> Upload:
+    """Save the analyst's mapping for this header and process the upload with it."""
+    clean = {k: v for k, v in mapping.items() if v}
+    with transaction.atomic():
+        ColumnMapping.objects.update_or_create(
+            store=upload.store,
+            kind=upload.kind,
+            header_key=header_key(list(upload.columns)),
+            defaults={"columns": list(upload.columns), "mapping": clean, "created_by": user},
+        )
+        Upload.objects.filter(pk=upload.pk).update(
+            status=UploadStatus.PENDING, column_mapping=clean, error="", error_code="",
+            rows_done=0,
+        )
+        upload.refresh_from_db()
+        upload_enqueue(upload=upload)
+    return upload
+
+
+def channel_table(*, store: Store) -> dict[str, str]:
+    return dict(ChannelMapping.objects.filter(store=store).values_list("source_name", "channel"))
+
+
+def _saved_mapping(store: Store, kind: str, header: list[str]) -> dict[str, str] | None:
+    saved = ColumnMapping.objects.filter(store=store, kind=kind, header_key=header_key(header)).first()
+    return dict(saved.mapping) if saved else None
+
+
+def upload_process(*, upload_id: int) -> UploadResult:
+    """Claim the upload and load it exactly once; safe to call twice at once.
+
+    The claim is a PostgreSQL session advisory lock (gone with a killed
+    worker's connection) plus a conditional status update, so a second
+    worker skips an upload that is being loaded, and a retry after a crash
+    picks it up again.
+    """
+    pg = _is_postgres()
+    if pg and not load_postgres.try_claim_upload(upload_id):
+        logger.info("upload %s is being processed elsewhere", upload_id)
+        return UploadResult.of(Upload.objects.get(pk=upload_id))
+    try:
+        claimed = Upload.objects.filter(pk=upload_id, status__in=OPEN_STATUSES).update(
+            status=UploadStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=timezone.now(),
+            rows_done=0,
+        )
+        upload = Upload.objects.select_related("store").get(pk=upload_id)
+        if not claimed:
+            return UploadResult.of(upload)
+        _process(upload, pg=pg)
+        upload.refresh_from_db()
+        return UploadResult.of(upload)
+    finally:
+        if pg and connection.is_usable():
+            load_postgres.release_upload(upload_id)
+
+
+def _loaded_twin(upload: Upload) -> Upload | None:
+    return (
+        Upload.objects.filter(store=upload.store, checksum=upload.checksum, status=UploadStatus.LOADED)
+        .exclude(pk=upload.pk)
+        .order_by("finished_at")
+        .first()
+    )
+
+
+def _mark_duplicate(upload: Upload, twin: Upload) -> None:
+    Upload.objects.filter(pk=upload.pk).update(
+        status=UploadStatus.DUPLICATE,
+        duplicate_of=twin,
+        error=_("This file was already loaded on %(when)s (upload %(id)d): nothing was loaded again.")
+        % {"when": timezone.localtime(twin.finished_at or twin.created_at).strftime("%Y-%m-%d %H:%M"), "id": twin.pk},
+        finished_at=timezone.now(),
+    )
+
+
+def _process(upload: Upload, *, pg: bool) -> None:
+    store = upload.store
+    twin = _loaded_twin(upload)
+    if twin is not None:
+        _mark_duplicate(upload, twin)
+        return
+    loader: Any = load_postgres if pg else load_orm
+    stager = load_postgres.PostgresStager() if pg else load_orm.OrmStager()
+    report_name = f"reports/{store.slug}/upload-{upload.pk}-rejected-rows.csv"
+    report = ReportWriter(Path(default_storage.path(report_name)))
+    try:
+        try:
+            read = read_and_stage(
+                path=Path(upload.file.path),
+                tz=store.timezone,
+                kind=upload.kind or None,
+                format_key=upload.format or "auto",
+                mapping=upload.column_mapping or None,
+                saved_mapping=partial(_saved_mapping, store, upload.kind),
+                channel_table=channel_table(store=store),
+                traffic_date=upload.traffic_date,
+                file_name=upload.original_name,
+                stager=stager,
+                report=report,
+                progress=partial(_progress, upload.pk),
+                max_bad_share=getattr(settings, "INGEST_MAX_BAD_SHARE", DEFAULT_MAX_BAD_SHARE),
+            )
+        finally:
+            report.close()
+        with transaction.atomic():
+            loader.lock_store(store)
+            twin = _loaded_twin(upload)
+            if twin is not None:
+                _mark_duplicate(upload, twin)
+                return
+            counts: LoadCounts = loader.apply(stager=stager, store=store, upload=upload)
+            if counts.since is not None:
+                from stores.rollups import rollups_refresh
+
+                rollups_refresh(store=store, since=counts.since)
+            Upload.objects.filter(pk=upload.pk).update(
+                status=UploadStatus.LOADED,
+                format=read.format_key,
+                kind=read.kind,
+                columns=read.columns,
+                rows_read=read.rows_read,
+                rows_done=read.rows_read,
+                rows_total=read.rows_read,
+                rows_rejected=read.rows_rejected,
+                rows_loaded=counts.rows_loaded,
+                orders_created=counts.orders_created,
+                orders_updated=counts.orders_updated,
+                orders_unchanged=counts.orders_unchanged,
+                customers_created=counts.customers_created,
+                error_report=report_name if report.lines else "",
+                error="",
+                error_code="",
+                finished_at=timezone.now(),
+            )
+    except NeedsMappingError as exc:
+        Upload.objects.filter(pk=upload.pk).update(
+            status=UploadStatus.NEEDS_MAPPING, columns=exc.columns, error=exc.message,
+            error_code=exc.code, finished_at=timezone.now(),
+        )
+    except IngestError as exc:
+        # Nothing reached the real tables; keep the file and the report.
+        Upload.objects.filter(pk=upload.pk).update(
+            status=UploadStatus.REJECTED,
+            error=exc.message,
+            error_code=exc.code,
+            rows_read=exc.rows_read,
+            rows_rejected=exc.rows_rejected,
+            rows_loaded=0,
+            error_report=report_name if report.lines else "",
+            finished_at=timezone.now(),
+        )
+    finally:
+        stager.close()
+
+
+def _progress(upload_id: int, done: int, total: int) -> None:
+    Upload.objects.filter(pk=upload_id).update(rows_done=done, rows_total=total)
+
+
+def upload_fail(*, upload_id: int, message: str) -> None:
+    """The task gave up (retries exhausted): say so instead of 'loading' forever."""
+    Upload.objects.filter(pk=upload_id, status__in=OPEN_STATUSES).update(
+        status=UploadStatus.FAILED, error=message[:2000], finished_at=timezone.now()
+    )
+
+
+def uploads_requeue_stale(*, older_than: timedelta = timedelta(minutes=10)) -> list[int]:
+    """Enqueue again the uploads left open by a crashed worker (nobody holds
+    their claim). A killed worker's task is redelivered by the broker only
+    after its visibility timeout; this brings that forward."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        Upload.objects.filter(status__in=OPEN_STATUSES, created_at__lte=cutoff).values_list("pk", flat=True)
+    )
+    if _is_postgres():
+        ids = [pk for pk in ids if not load_postgres.upload_claimed_elsewhere(pk)]
+    from stores.tasks import upload_process_task
+
+    for pk in ids:
+        transaction.on_commit(partial(upload_process_task.delay, pk))
+    return ids

@@ -1,0 +1,39 @@
+"""Celery tasks: thin, take ids, safe to run twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from stores.services import upload_fail, upload_process
+
+#: Only these mean "try again later": the database or the broker was away.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+
+
+class UploadTask(Task):
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        upload_id = args[0] if args else kwargs.get("upload_id")
+        if upload_id is not None:
+            upload_fail(upload_id=int(upload_id), message=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(
+    bind=True,
+    base=UploadTask,
+    name="stores.upload_process",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=6,
+)
+def upload_process_task(self: Task, upload_id: int) -> dict[str, Any]:
+    """Load one upload. Validation failures end in the upload's status, never in a retry."""
+    return upload_process(upload_id=upload_id).as_dict()
