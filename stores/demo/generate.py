@@ -107,7 +107,9 @@ def event_multipliers(days: pd.DatetimeIndex) -> np.ndarray:
     mult[(month == 3) & (day == 8)] = 1.4
     as_dates = days.date
     for festival in SPRING_FESTIVAL.values():
-        lull = (as_dates >= festival - timedelta(days=6)) & (as_dates <= festival + timedelta(days=6))
+        lull = (as_dates >= festival - timedelta(days=6)) & (
+            as_dates <= festival + timedelta(days=6)
+        )
         mult[lull] *= 0.5
     return mult
 
@@ -127,9 +129,9 @@ def demand_curve(
     trend = profile.growth ** (1 + (t - end) / WINDOW_DAYS)
     since_open = t - open_index
     ramp = np.where(since_open >= 0, 1 - 0.75 * np.exp(-np.maximum(since_open, 0) / 30), 0.0)
-    doy = days.dayofyear.to_numpy()
+    doy = days.day_of_year.to_numpy()
     yearly = 1 + 0.15 * np.cos(2 * np.pi * (doy - 100) / 365.25)
-    weekly = WEEKDAY_WEIGHTS[days.weekday.to_numpy()]
+    weekly = WEEKDAY_WEIGHTS[days.day_of_week.to_numpy()]
     noise = np.exp(rng.normal(0, 0.08, len(days)))
     return trend * ramp * yearly * weekly * event_multipliers(days) * noise
 
@@ -270,13 +272,17 @@ def store_generate(
     # Lines: 1-3 distinct products per order, mostly one of each.
     lines_per_order = rng.choice([1, 2, 3], size=m, p=[0.68, 0.24, 0.08])
     line_order = np.repeat(np.arange(m), lines_per_order)
-    line_no = np.arange(len(line_order)) - np.repeat(np.cumsum(lines_per_order) - lines_per_order, lines_per_order)
+    line_no = np.arange(len(line_order)) - np.repeat(
+        np.cumsum(lines_per_order) - lines_per_order, lines_per_order
+    )
     popularity = np.array([p for _, _, p in CATALOGUE])
     first_sku = rng.choice(len(CATALOGUE), size=m, p=popularity / popularity.sum())
     step = rng.choice([1, 5, 7, 11], size=m)  # coprime with 12: distinct products
     sku = (first_sku[line_order] + line_no * step[line_order]) % len(CATALOGUE)
     quantity = rng.choice([1, 2, 3], size=len(sku), p=[0.74, 0.19, 0.07])
-    prices = np.array([max(9, round(price * profile.price_level)) * 100 for _, price, _ in CATALOGUE])
+    prices = np.array(
+        [max(9, round(price * profile.price_level)) * 100 for _, price, _ in CATALOGUE]
+    )
     unit_price = prices[sku]
     line_amount = unit_price * quantity
     amount = np.bincount(line_order, weights=line_amount, minlength=m).astype(np.int64)
@@ -294,7 +300,9 @@ def store_generate(
     local = days[o_day] + pd.to_timedelta(o_second, unit="s")
     placed = (
         pd.DatetimeIndex(local)
-        .tz_localize(profile.timezone, ambiguous=np.zeros(m, dtype=bool), nonexistent="shift_forward")
+        .tz_localize(
+            profile.timezone, ambiguous=np.zeros(m, dtype=bool), nonexistent="shift_forward"
+        )
         .tz_convert("UTC")
     )
     pay_delay = pd.to_timedelta(np.rint(20 + rng.exponential(300, m)), unit="s")

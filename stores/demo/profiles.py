@@ -37,7 +37,9 @@ class StoreProfile:
     category: str = "tea"
 
 
-def _mix(search: float, cps: float, community: float, ads: float, activity: float) -> dict[str, float]:
+def _mix(
+    search: float, cps: float, community: float, ads: float, activity: float
+) -> dict[str, float]:
     other = 1.0 - (search + cps + community + ads + activity)
     return {
         Channel.SEARCH: search,

@@ -29,7 +29,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         values = {
-            field: options[field] for field in ("name", "platform", "currency", "timezone", "category")
+            field: options[field]
+            for field in ("name", "platform", "currency", "timezone", "category")
         }
         try:
             store, created = store_create(slug=options["slug"], **values)
@@ -43,4 +44,6 @@ class Command(BaseCommand):
             for field, (old, new) in changes.items():
                 self.stdout.write(f"  {field}: {old!r} -> {new!r}")
         else:
-            self.stdout.write(f"Store {store.slug} already exists with these values; nothing changed.")
+            self.stdout.write(
+                f"Store {store.slug} already exists with these values; nothing changed."
+            )

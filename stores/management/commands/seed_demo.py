@@ -57,7 +57,10 @@ class Command(BaseCommand):
                 f"data up to {end:%Y-%m-%d}, scale {scale:g}); existing demo data is replaced."
             )
             seeded = demo_seed(
-                seed=options["seed"], end=end, scale=scale, log=lambda line: self.stdout.write(f"  {line}")
+                seed=options["seed"],
+                end=end,
+                scale=scale,
+                log=lambda line: self.stdout.write(f"  {line}"),
             )
             total = sum(result.orders for result in seeded)
             self.stdout.write(
@@ -79,4 +82,6 @@ class Command(BaseCommand):
             line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
             self.stdout.write(f"  {line}  {row[3]}")
             if n == 0:
-                self.stdout.write("  " + "  ".join("-" * width for width in widths) + "  " + "-" * 6)
+                self.stdout.write(
+                    "  " + "  ".join("-" * width for width in widths) + "  " + "-" * 6
+                )
