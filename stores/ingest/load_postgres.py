@@ -89,13 +89,18 @@ class PostgresStager:
             buffer = io.BytesIO()
             pacsv.write_csv(table, buffer, _WRITE)
             buffer.seek(0)
-            cursor.copy_expert(
-                f"COPY ingest_stage_{kind} ({', '.join(_STAGE_COLUMNS[kind])}) FROM STDIN WITH (FORMAT csv)",
-                buffer,
-            )
+            # copy_expert is psycopg2's own: wrap it so a lost server raises
+            # Django's OperationalError, which the task retries.
+            with connection.wrap_database_errors:
+                cursor.copy_expert(
+                    f"COPY ingest_stage_{kind} ({', '.join(_STAGE_COLUMNS[kind])}) FROM STDIN WITH (FORMAT csv)",
+                    buffer,
+                )
 
     def close(self) -> None:
-        if connection.connection is None or not self.kinds:
+        if connection.connection is None or not self.kinds or not connection.is_usable():
+            # A lost connection took its temporary tables with it.
+            self.kinds.clear()
             return
         with connection.cursor() as cursor:
             for kind in self.kinds:

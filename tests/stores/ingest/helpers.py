@@ -42,3 +42,15 @@ def table_fingerprint() -> dict[str, str]:
             cursor.execute(f"SELECT * FROM {table} ORDER BY id")  # noqa: S608
             out[table] = hashlib.sha256(repr(cursor.fetchall()).encode()).hexdigest()
     return out
+
+
+def generic_orders_csv(path: Path, *, orders: int, start: int = 0, status: str = "paid", days: int = 20) -> Path:
+    """A generic orders file with two lines per order (for load-size tests)."""
+    with path.open("w") as fh:
+        fh.write("order_id,customer_id,placed_at,paid_at,status,amount,sku,quantity,unit_price\n")
+        for i in range(start, start + orders):
+            day = 1 + i % days
+            paid = f"2025-05-{day:02d} 10:05:00" if status == "paid" else ""
+            head = f"O{i},C{i % 5000},2025-05-{day:02d} 10:00:00,{paid},{status},30.00"
+            fh.write(f"{head},SKU{i % 50},1,10.00\n{head},SKU{(i + 1) % 50},2,10.00\n")
+    return path
