@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from stores.models import Department, Membership, Store, TrafficDaily, Upload
+from stores.models import (
+    ChannelMapping,
+    ColumnMapping,
+    Department,
+    Membership,
+    Store,
+    TrafficDaily,
+    Upload,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -51,3 +59,20 @@ class TrafficDailyAdmin(admin.ModelAdmin):
     list_display = ["store", "date", "channel", "visitors", "inquirers"]
     list_filter = ["store", "channel"]
     date_hierarchy = "date"
+
+
+@admin.register(ChannelMapping)
+class ChannelMappingAdmin(admin.ModelAdmin):
+    """Each store's table of platform channel names onto our channels."""
+
+    list_display = ["store", "source_name", "channel"]
+    list_filter = ["store", "channel"]
+    list_editable = ["channel"]
+    search_fields = ["source_name", "store__name"]
+
+
+@admin.register(ColumnMapping)
+class ColumnMappingAdmin(admin.ModelAdmin):
+    list_display = ["store", "kind", "created_by", "updated_at"]
+    list_filter = ["store", "kind"]
+    readonly_fields = ["header_key", "columns", "updated_at"]

@@ -27,3 +27,16 @@ def upload_get_for_user(*, user: AnyUser, upload_id: int) -> Upload:
 
 def upload_list_for_store(*, store: Store, limit: int = 50) -> QuerySet[Upload]:
     return Upload.objects.filter(store=store).select_related("uploaded_by").order_by("-created_at")[:limit]
+
+
+def upload_rejections_preview(*, upload: Upload, limit: int = 50) -> list[dict[str, str]]:
+    """The first rejected rows, to show beside the download link."""
+    if not upload.error_report:
+        return []
+    import csv
+    import io
+    from itertools import islice
+
+    with upload.error_report.open("rb") as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig")
+        return list(islice(csv.DictReader(text), limit))
