@@ -1,0 +1,1 @@
+"""Targets per department and period, top-down allocation, attainment and alerts (issue #6)."""
