@@ -29,7 +29,7 @@ demo: $(STAMP)
 ## make test: ruff, mypy and the whole pytest suite (PostgreSQL and Redis; see README)
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
-	$(BIN)/mypy .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 # Browser tests drive Debian's Chromium; install it where we may (root with apt).

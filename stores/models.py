@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zoneinfo
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,7 +17,10 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
+
+def money_field(**kwargs: Any) -> models.DecimalField[Decimal, Decimal]:
+    """A money column: numeric(16, 2), read and written as Decimal."""
+    return models.DecimalField(max_digits=16, decimal_places=2, **kwargs)
 
 
 def validate_timezone(value: str) -> None:
@@ -149,7 +153,7 @@ class Customer(models.Model):
     first_paid_at = models.DateTimeField(null=True, blank=True)
     last_paid_at = models.DateTimeField(null=True, blank=True)
     paid_orders = models.PositiveIntegerField(default=0)
-    paid_amount = models.DecimalField(default=Decimal("0"), **MONEY)
+    paid_amount = money_field(default=Decimal("0"))
 
     class Meta:
         constraints = [
@@ -183,8 +187,8 @@ class Order(models.Model):
     placed_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=OrderStatus.choices)
-    amount = models.DecimalField(**MONEY)
-    refunded_amount = models.DecimalField(default=Decimal("0"), **MONEY)
+    amount = money_field()
+    refunded_amount = money_field(default=Decimal("0"))
     items = models.IntegerField(default=0)
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.OTHER)
     inquired = models.BooleanField(null=True, blank=True)
@@ -218,13 +222,16 @@ class OrderLine(models.Model):
     sku = models.CharField(max_length=100, blank=True)
     title = models.CharField(max_length=500, blank=True)
     quantity = models.IntegerField()
-    unit_price = models.DecimalField(**MONEY)
-    amount = models.DecimalField(**MONEY)
+    unit_price = money_field()
+    amount = money_field()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["order", "line_no"], name="orderline_unique_order_line")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.line_no} {self.sku}"
 
 
 class TrafficDaily(models.Model):
@@ -249,6 +256,9 @@ class TrafficDaily(models.Model):
             )
         ]
         verbose_name_plural = "traffic daily"
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.date} {self.channel}: {self.visitors}"
 
 
 class UploadKind(models.TextChoices):
@@ -350,12 +360,12 @@ class SalesDaily(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices)
     orders_placed = models.PositiveIntegerField(default=0)
     orders_paid = models.PositiveIntegerField(default=0)
-    sales = models.DecimalField(default=Decimal("0"), **MONEY)  # paid amount net of refunds
-    gross_sales = models.DecimalField(default=Decimal("0"), **MONEY)
-    refunds = models.DecimalField(default=Decimal("0"), **MONEY)
+    sales = money_field(default=Decimal("0"))  # paid amount net of refunds
+    gross_sales = money_field(default=Decimal("0"))
+    refunds = money_field(default=Decimal("0"))
     units = models.IntegerField(default=0)  # items in paid orders
     orders_unpaid = models.PositiveIntegerField(default=0)  # placed, never paid
-    unpaid_amount = models.DecimalField(default=Decimal("0"), **MONEY)
+    unpaid_amount = money_field(default=Decimal("0"))
 
     class Meta:
         constraints = [
@@ -363,6 +373,9 @@ class SalesDaily(models.Model):
                 fields=["store", "date", "channel"], name="salesdaily_unique"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.date} {self.channel}"
 
 
 class CustomerDaily(models.Model):
@@ -386,7 +399,7 @@ class CustomerDaily(models.Model):
     inquiry_placers = models.PositiveIntegerField(default=0)
     buyers = models.PositiveIntegerField(default=0)
     orders_paid = models.PositiveIntegerField(default=0)
-    sales = models.DecimalField(default=Decimal("0"), **MONEY)
+    sales = money_field(default=Decimal("0"))
     units = models.IntegerField(default=0)
 
     class Meta:
@@ -395,6 +408,9 @@ class CustomerDaily(models.Model):
                 fields=["store", "grain", "date", "segment"], name="customerdaily_unique"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.grain} {self.date} {self.segment}"
 
 
 class CustomerBaseDaily(models.Model):
@@ -424,6 +440,9 @@ class CustomerBaseDaily(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["store", "date"], name="customerbasedaily_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.date}"
 
 
 # ---------------------------------------------------------------------------
