@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -214,6 +215,7 @@ def _process(upload: Upload, *, pg: bool) -> None:
     stager = load_postgres.PostgresStager() if pg else load_orm.OrmStager()
     report_name = f"reports/{store.slug}/upload-{upload.pk}-rejected-rows.csv"
     report = ReportWriter(Path(default_storage.path(report_name)))
+    started = time.perf_counter()
     try:
         try:
             read = read_and_stage(
@@ -233,6 +235,7 @@ def _process(upload: Upload, *, pg: bool) -> None:
             )
         finally:
             report.close()
+        staged = time.perf_counter()
         with transaction.atomic():
             loader.lock_store(store)
             twin = _loaded_twin(upload)
@@ -240,10 +243,16 @@ def _process(upload: Upload, *, pg: bool) -> None:
                 _mark_duplicate(upload, twin)
                 return
             counts: LoadCounts = loader.apply(stager=stager, store=store, upload=upload)
+            applied = time.perf_counter()
             if counts.since is not None:
                 from stores.rollups import rollups_refresh
 
                 rollups_refresh(store=store, since=counts.since)
+            logger.info(
+                "upload %s: read and staged %d rows in %.2fs, upserted in %.2fs, rollups in %.2fs",
+                upload.pk, read.rows_staged, staged - started, applied - staged,
+                time.perf_counter() - applied,
+            )
             Upload.objects.filter(pk=upload.pk).update(
                 status=UploadStatus.LOADED,
                 format=read.format_key,

@@ -148,6 +148,7 @@ def _apply_orders(cursor, store: Store, upload: Upload, counts: LoadCounts) -> N
         FROM ingest_stage_orders GROUP BY order_id
         """
     )
+    cursor.execute("ANALYZE ingest_orders")
     cursor.execute("SELECT count(*) FROM ingest_stage_orders")
     counts.rows_loaded = cursor.fetchone()[0]
     # The dates whose rollups change include an updated order's old placing date.

@@ -1,0 +1,185 @@
+"""How fast and how lean is ingestion, against PostgreSQL's own COPY?
+
+Generates a realistic orders file of N order lines (default 1,000,000) in our
+generic CSV, then in the same run times
+  (a) ``psql \\copy`` of the file into a bare, unindexed, typed table: the
+      physical reference; and
+  (b) our whole pipeline, ``manage.py ingest`` in a fresh process (checksum,
+      detection, chunked read, validation, COPY into staging, upserts of
+      customers, orders and lines, rollup refresh),
+and prints rows/s for each, the ratio b/a and the peak RSS of (b). The last
+line is one JSON object: rows, copy_s, pipeline_s, ratio, peak_rss_mb.
+
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--database-url URL]
+
+Data goes to var/bench (gitignored); the database is kpi_bench by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "var" / "bench"
+STORE = "bench-ingest"
+COLUMNS = "order_id, customer_id, placed_at, paid_at, status, amount, items, channel, sku, quantity, unit_price, inquired"
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> None:
+    rng = np.random.default_rng(seed)
+    # Lines per order: mostly one, some baskets (about 1.45 lines an order).
+    sizes = rng.choice([1, 1, 1, 1, 2, 2, 3, 4], size=rows)
+    sizes = sizes[np.cumsum(sizes) <= rows]
+    if sizes.sum() < rows:
+        sizes = np.append(sizes, rows - sizes.sum())
+    orders = len(sizes)
+    order_of_line = np.repeat(np.arange(orders), sizes)
+    customers = max(orders * 45 // 100, 1)
+    cust = rng.zipf(1.3, size=orders) % customers
+    guest = rng.random(orders) < 0.1
+    start = np.datetime64("2024-01-01T00:00:00")
+    placed = start + rng.integers(0, 365 * 86400, size=orders).astype("timedelta64[s]")
+    status = rng.choice(["paid", "unpaid", "closed", "refunded"], p=[0.9, 0.05, 0.03, 0.02], size=orders)
+    paid = placed + rng.integers(10, 900, size=orders).astype("timedelta64[s]")
+    qty = rng.integers(1, 4, size=rows)
+    price = np.round(rng.gamma(2.0, 40.0, size=rows), 2)
+    line_value = qty * price
+    amount = np.bincount(order_of_line, weights=line_value, minlength=orders)
+    items = np.bincount(order_of_line, weights=qty, minlength=orders).astype(np.int64)
+    channel = rng.choice(["search", "cps", "community", "ads", "activity", "other"], size=orders)
+    inquired = rng.choice(["yes", "no", ""], p=[0.2, 0.6, 0.2], size=orders)
+    paid_text = np.where(np.isin(status, ["paid", "refunded"]), np.datetime_as_string(paid), "")
+    cust_text = np.where(guest, "", np.char.add("C", cust.astype(str)))
+    line_idx = order_of_line
+    table = pa.table(
+        {
+            "order_id": np.char.add("B", order_of_line.astype(str)),
+            "customer_id": cust_text[line_idx],
+            "placed_at": np.char.replace(np.datetime_as_string(placed), "T", " ")[line_idx],
+            "paid_at": np.char.replace(paid_text, "T", " ")[line_idx],
+            "status": status[line_idx],
+            "amount": np.char.mod("%.2f", amount)[line_idx],
+            "items": items[line_idx],
+            "channel": channel[line_idx],
+            "sku": np.char.add("SKU-", rng.integers(0, 4000, size=rows).astype(str)),
+            "quantity": qty,
+            "unit_price": np.char.mod("%.2f", price),
+            "inquired": inquired[line_idx],
+        }
+    )
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+
+
+def psql(url: str, sql: str) -> None:
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True)
+
+
+def ensure_database(url: str) -> None:
+    parsed = urlparse(url)
+    admin = parsed._replace(path="/postgres").geturl()
+    name = parsed.path.lstrip("/")
+    exists = subprocess.run(
+        ["psql", admin, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    if not exists:
+        psql(admin, f'CREATE DATABASE "{name}"')
+
+
+def time_copy(url: str, path: Path) -> float:
+    psql(url, "DROP TABLE IF EXISTS bench_copy")
+    psql(
+        url,
+        "CREATE TABLE bench_copy (order_id text, customer_id text, placed_at timestamp, "
+        "paid_at timestamp, status text, amount numeric, items integer, channel text, sku text, "
+        "quantity integer, unit_price numeric, inquired text)",
+    )
+    started = time.perf_counter()
+    psql(url, f"\\copy bench_copy ({COLUMNS}) FROM '{path}' WITH (FORMAT csv, HEADER true, FORCE_NULL (customer_id, paid_at, inquired))")
+    elapsed = time.perf_counter() - started
+    psql(url, "DROP TABLE bench_copy")
+    return elapsed
+
+
+CHILD = """
+import json, os, sys, time, django
+django.setup()
+from django.core.management import call_command
+from stores.models import Store
+Store.objects.create(slug=%(store)r, name="Bench", platform="other", timezone="Asia/Shanghai")
+from io import StringIO
+out = StringIO()
+started = time.perf_counter()
+call_command("ingest", %(path)r, "--store", %(store)r, stdout=out)
+elapsed = time.perf_counter() - started
+print(json.dumps({"seconds": elapsed, "result": json.loads(out.getvalue().strip().splitlines()[-1])}))
+"""
+
+
+def time_pipeline(url: str, path: Path) -> tuple[float, float, dict]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DATABASE_URL": url,
+        "REDIS_URL": "",
+        "DEBUG": "false",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        "MEDIA_ROOT": str(OUT / "media"),
+        "PYTHONPATH": str(ROOT),
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    # A fresh store each run: the bench database is ours alone.
+    psql(url, "TRUNCATE stores_store CASCADE")
+    code = CHILD % {"store": STORE, "path": str(path)}
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"pipeline failed:\n{output}")
+    report = json.loads(output.strip().splitlines()[-1])
+    return report["seconds"], usage.ru_maxrss / 1024, report["result"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kpi_bench"))
+    parser.add_argument("--keep", action="store_true", help="keep the generated file")
+    args = parser.parse_args()
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"orders-{args.rows}.csv"
+    if not path.exists():
+        started = time.perf_counter()
+        generate(path, args.rows)
+        print(f"generated {args.rows:,} lines ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f}s")
+    ensure_database(args.database_url)
+
+    copy_s = time_copy(args.database_url, path)
+    print(f"(a) psql \\copy, bare table:   {copy_s:7.2f} s  {args.rows / copy_s:>10,.0f} rows/s")
+    pipeline_s, peak_mb, result = time_pipeline(args.database_url, path)
+    print(f"(b) our pipeline (ingest):    {pipeline_s:7.2f} s  {args.rows / pipeline_s:>10,.0f} rows/s")
+    print(f"    result: {json.dumps(result)}")
+    if result["status"] != "loaded" or result["rows_loaded"] != args.rows:
+        raise SystemExit("the pipeline did not load every row")
+    ratio = pipeline_s / copy_s
+    print(f"ratio b/a: {ratio:.2f}   peak RSS of (b): {peak_mb:.0f} MB")
+    if not args.keep:
+        path.unlink()
+    print(json.dumps({"rows": args.rows, "copy_s": round(copy_s, 3), "pipeline_s": round(pipeline_s, 3), "ratio": round(ratio, 3), "peak_rss_mb": round(peak_mb, 1)}))
+
+
+if __name__ == "__main__":
+    main()
