@@ -25,7 +25,7 @@ class UploadCreateSerializer(serializers.Serializer):
 
 
 class UploadSerializer(serializers.ModelSerializer):
-    store = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    store: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     duplicate_file = serializers.SerializerMethodField()
     rejected_rows_url = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()

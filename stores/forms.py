@@ -18,7 +18,7 @@ FORMAT_LABELS = {
 }
 
 # Our columns an analyst can map a file's columns onto, per kind of file.
-MAPPABLE = {
+MAPPABLE: dict[str, tuple[tuple[str, Any, bool], ...]] = {
     UploadKind.ORDERS: (
         ("order_id", _("Order number"), True),
         ("placed_at", _("Order time"), True),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -100,7 +100,7 @@ def upload_create(
     kind: str = UploadKind.ORDERS,
     format_key: str = "auto",
     traffic_date: date | None = None,
-    user: AbstractBaseUser | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
     enqueue: bool = True,
 ) -> Upload:
     """Keep the file, record the upload, and process it after commit."""
@@ -111,7 +111,7 @@ def upload_create(
         original_name=Path(name).name[:255],
         checksum=file_checksum(file),
         traffic_date=traffic_date,
-        uploaded_by=user,
+        uploaded_by=user if isinstance(user, User) else None,
     )
     upload.file.save(Path(name).name, file, save=False)
     upload.save()

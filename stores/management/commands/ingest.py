@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 format_key=options["format"], traffic_date=options["date"], enqueue=False,
             )
         # The same task the web enqueues, run here and now.
-        result = upload_process_task.apply(args=[upload.pk]).get()
+        result = upload_process_task.apply(args=(upload.pk,)).get()
         self.stdout.write(json.dumps({
             key: result[key] for key in (
                 "upload_id", "status", "rows_read", "rows_loaded", "rows_rejected",
