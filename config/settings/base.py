@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import plotly
-
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from config.settings.env import env, env_bool, env_int, env_list, env_str
@@ -123,7 +123,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Targets: recompute attainment and record red transitions (kpitree.targets.tasks).
+    "attainment-check-daily": {
+        "task": "kpitree.attainment_check_all",
+        "schedule": crontab(minute=0, hour=6),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from kpitree.engine import DEFAULT_TREES, TreeSpec
-from kpitree.models import Target
+from kpitree.models import AttainmentAlert, Target
+from kpitree.periods import store_today
 from stores.models import Role, Store
 from stores.selectors import AnyUser, user_role_in_store
 
@@ -118,3 +119,37 @@ def allocation_save(
                 value=Decimal(repr(float(value))), note=note,
             ))
     return saved
+
+
+def alerts_record(*, store: Store, today: dt.date | None = None) -> list[AttainmentAlert]:
+    """Record each target of a running (or just ended) period whose status
+    changed since the last record; a red one is an alert. Safe to run twice
+    a day: the last record already holds today's status, and there is at
+    most one record per target and day."""
+    from kpitree.targets.attainment import attainment_list
+
+    today = today or store_today(store)
+    live = Target.objects.filter(
+        store=store, superseded_at__isnull=True, period_start__lt=today,
+        period_end__gte=today - dt.timedelta(days=1),
+    ).select_related("store")
+    created: list[AttainmentAlert] = []
+    for row in attainment_list(store=store, today=today, targets=live):
+        if row.status is None:
+            continue
+        last = AttainmentAlert.objects.filter(target=row.target).order_by("-date", "-pk").first()
+        previous = last.status if last is not None else None
+        if previous == row.status or (previous is None and row.status != "red"):
+            continue
+        alert, was_created = AttainmentAlert.objects.get_or_create(
+            target=row.target, date=today,
+            defaults={"store": store, "status": row.status,
+                      "actual": _decimal(row.actual), "projected": _decimal(row.projected)},
+        )
+        if was_created:
+            created.append(alert)
+    return created
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(repr(value)).quantize(_QUANTUM)
