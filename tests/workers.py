@@ -97,18 +97,28 @@ class Worker:
 
 @contextmanager
 def broker_mode(queue: str) -> Iterator[None]:
-    """Send tasks from this test process through Redis to ``queue``, not eagerly."""
+    """Send tasks from this test process through Redis to ``queue``, not eagerly.
+
+    The app reads Django settings with the CELERY_ namespace, and there the
+    prefixed keys win over the plain ones, so both are set.
+    """
     conf = celery_app.conf
-    saved = (conf.task_always_eager, conf.broker_url, conf.result_backend, conf.task_default_queue)
-    conf.task_always_eager = False
-    conf.broker_url = settings.REDIS_URL
-    conf.result_backend = settings.REDIS_URL
-    conf.task_default_queue = queue
+    values = {
+        "task_always_eager": False,
+        "broker_url": settings.REDIS_URL,
+        "result_backend": settings.REDIS_URL,
+        "task_default_queue": queue,
+    }
+    keys = [*values, *(f"CELERY_{key.upper()}" for key in values)]
+    saved = {key: conf.get(key) for key in keys}
+    for key, value in values.items():
+        conf[key] = value
+        conf[f"CELERY_{key.upper()}"] = value
     try:
         yield
     finally:
-        (conf.task_always_eager, conf.broker_url, conf.result_backend,
-         conf.task_default_queue) = saved
+        for key in keys:
+            conf[key] = saved[key]
 
 
 @contextmanager
