@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Protocol
 
 from django.db.models import QuerySet
 
-from kpitree.models import Target
+from kpitree.bases import base_get, tree_inputs
+from kpitree.engine import FUNNEL_TREE
+from kpitree.leaves import PeriodData, period_data
+from kpitree.models import AttainmentAlert, Target
+from kpitree.periods import Period
+from kpitree.series import SERIES_METRICS, daily_series
+from kpitree.targets.allocation import Allocation, Rule, allocate
 from stores.models import Store
 
 
@@ -92,3 +98,63 @@ def _target_for(
         total += t.value
         day = t.period_end + dt.timedelta(days=1)
     return total if inside and day == end + dt.timedelta(days=1) else None
+
+
+def target_history(*, store: Store, tree: str | None = None) -> QuerySet[Target]:
+    """Every target row of the store, current and superseded, newest first per metric."""
+    rows = Target.objects.filter(store=store).select_related("set_by")
+    if tree is not None:
+        rows = rows.filter(tree=tree)
+    return rows.order_by("-period_start", "tree", "metric", "-set_at", "-pk")
+
+
+def alert_list(*, store: Store, limit: int = 20) -> QuerySet[AttainmentAlert]:
+    """The latest red transitions recorded by the daily job."""
+    return (
+        AttainmentAlert.objects.filter(store=store, status="red")
+        .select_related("target").order_by("-date", "-pk")[:limit]
+    )
+
+
+def allocation_propose(
+    *,
+    store: Store,
+    period: Period,
+    sales_target: float,
+    rule: Rule,
+    today: dt.date,
+    fixed: Mapping[str, float] | None = None,
+) -> Allocation:
+    """Allocate a sales target for ``period`` over the funnel tree, from the
+    store's values over the same number of days ending yesterday."""
+    recent = Period(today - dt.timedelta(days=period.days), today - dt.timedelta(days=1))
+    data = period_data(store=store, period=recent, churn=False)
+    leaves, _ = tree_inputs(FUNNEL_TREE.key, data)
+    volatility = _volatility(store=store, period=recent) if rule == "volatility" else None
+    peers = _peer_values(store=store, period=recent, data=data) if rule == "headroom" else None
+    return allocate(FUNNEL_TREE, leaves, sales_target, rule,
+                    volatility=volatility, peers=peers, fixed=fixed)
+
+
+def _volatility(*, store: Store, period: Period) -> dict[str, float]:
+    """Coefficient of variation of each daily series the tree has."""
+    metrics = [m for m in SERIES_METRICS if m in FUNNEL_TREE or m in ("orders", "buyers")]
+    frame = daily_series(store=store, period=period, metrics=metrics)
+    frame["frequency"] = frame["orders"] / frame["buyers"].where(frame["buyers"] > 0)
+    out: dict[str, float] = {}
+    for column in frame.columns:
+        if column not in FUNNEL_TREE:
+            continue
+        series = frame[column].dropna()
+        mean = float(series.mean()) if len(series) > 1 else 0.0
+        if mean > 0:
+            out[column] = float(series.std()) / mean
+    return out
+
+
+def _peer_values(*, store: Store, period: Period, data: PeriodData) -> dict[str, float]:
+    base = base_get(store=store, period=period, kind="peers", current=data)
+    values = base.values.get(FUNNEL_TREE.key) if base.available else None
+    if values is None:
+        return {}
+    return {k: v for k, v in values.items() if v is not None}
