@@ -148,6 +148,20 @@ def _median(values: list[float | None]) -> float | None:
     return statistics.median(known) if known else None
 
 
+def _evaluate_filling(tree: TreeSpec, leaves: Mapping[str, float | None],
+                      given: Mapping[str, float | None]) -> TreeValues:
+    """Evaluate from the leaves; an inner node its children cannot give (peers
+    without inquiry data have no inquiry path) takes the given median instead,
+    bottom-up, so it becomes a cut and every node above stays an identity."""
+    used: dict[str, float | None] = {}
+    for key in tree.post_order():
+        if tree[key].is_leaf or given.get(key) is None:
+            continue
+        if evaluate(tree, leaves, used)[key] is None:
+            used[key] = given[key]
+    return evaluate(tree, leaves, used)
+
+
 def _peers_base(*, store: Store, period: Period) -> Base:
     if not store.category:
         return Base("peers", period, False, "the store has no category, so no peers", {})
@@ -161,12 +175,8 @@ def _peers_base(*, store: Store, period: Period) -> Base:
     for key, tree in TREES.items():
         per_peer = [tree_inputs(key, d) for d in data]
         leaves = {leaf: _median([p[0].get(leaf) for p in per_peer]) for leaf in tree.leaves()}
-        base = evaluate(tree, leaves)
-        if base[tree.root] is None:
-            # Peers without traffic data still give sales; the root is then a cut.
-            root = _median([float(d.sales) for d in data])
-            base = evaluate(tree, leaves, {tree.root: root})
-        values[key] = base
+        given = {k: _median([p[1].get(k) for p in per_peer]) for k in tree.nodes}
+        values[key] = _evaluate_filling(tree, leaves, given)
     extras = {
         "unpaid_amount": _median([float(d.unpaid_amount) for d in data]),
         "churn_rate": None,  # needs a query per peer; not compared with peers yet

@@ -140,22 +140,28 @@ def customer_from(data: PeriodData) -> CustomerMeasures:
     return CustomerMeasures(visitors=data.visitors, segments=segments)
 
 
-def period_data(*, store: Store, period: Period, churn: bool = True) -> PeriodData:
-    data = period_data_many(stores=[store], period=period)[store.pk]
+def period_data(
+    *, store: Store, period: Period, churn: bool = True, from_orders: bool = False
+) -> PeriodData:
+    """``from_orders`` takes the slow exact path even for an anchored period
+    (to check the rollups against it)."""
+    data = period_data_many(stores=[store], period=period, from_orders=from_orders)[store.pk]
     if not churn:
         return data
     churned = _churned(store=store, period=period)
     return PeriodData(**{**data.__dict__, "churned": churned})
 
 
-def period_data_many(*, stores: Sequence[Store], period: Period) -> dict[int, PeriodData]:
+def period_data_many(
+    *, stores: Sequence[Store], period: Period, from_orders: bool = False
+) -> dict[int, PeriodData]:
     """PeriodData (without churn) for several stores over the same local dates."""
     ids = [s.pk for s in stores]
     a, b = period.start, period.end
     traffic = _traffic(ids, a, b)
     sales = _sales(ids, a, b)
     bases = _bases(ids, a)
-    grain = period.grain
+    grain = None if from_orders else period.grain
     rollup_customers = _customers(ids, grain, a, b) if grain is not None else {}
     out: dict[int, PeriodData] = {}
     for store in stores:
