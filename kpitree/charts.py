@@ -392,3 +392,75 @@ def _f(value: Any) -> float | None:
 
 def _d(value: Any) -> str:
     return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
+
+
+# ---------------------------------------------------------------------------
+# Customers (database marketing)
+# ---------------------------------------------------------------------------
+
+
+def lifecycle_flows(before: pd.DataFrame, after: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """(state then, state now, customers) for every customer known now; those
+    unknown then come from "prospect". Both frames are ``rfm_table`` results."""
+    if after.empty:
+        return []
+    then = before.set_index("customer_id")["lifecycle"] if not before.empty else pd.Series(dtype=str)
+    now = after.set_index("customer_id")["lifecycle"]
+    pairs = pd.DataFrame({"then": then.reindex(now.index).fillna("prospect"), "now": now})
+    counts = pairs.groupby(["then", "now"]).size()
+    return [(str(a), str(b), int(n)) for (a, b), n in counts.items() if n > 0]
+
+
+def segment_summary(table: pd.DataFrame, column: str) -> dict[str, tuple[int, float]]:
+    """Customers and their spend per value of ``column`` (segment or lifecycle)."""
+    if table.empty:
+        return {}
+    grouped = table.groupby(column).agg(customers=("customer_id", "count"), sales=("monetary", "sum"))
+    return {str(k): (int(r.customers), float(r.sales)) for k, r in grouped.iterrows()}
+
+
+def rfm_grid_figure(*, grid: pd.DataFrame, currency: str) -> go.Figure | None:
+    """Customers in each (recency, frequency) score cell; 5 is best on both."""
+    if grid.empty or int(grid["customers"].sum()) == 0:
+        return None
+    r_values = [5, 4, 3, 2, 1]
+    f_values = [1, 2, 3, 4, 5]
+    cells = {(int(r.r_score), int(r.f_score)): (int(r.customers), float(r.monetary))
+             for r in grid.itertuples()}
+    z, text, hover = [], [], []
+    for r in r_values:
+        z.append([cells.get((r, f), (0, 0.0))[0] for f in f_values])
+        text.append([fmt.number(cells.get((r, f), (0, 0.0))[0]) for f in f_values])
+        hover.append([
+            f"R{r} F{f}<br>{_('Customers')}: {fmt.number(cells.get((r, f), (0, 0.0))[0])}"
+            f"<br>{_('Sales')}: {fmt.money(cells.get((r, f), (0, 0.0))[1], currency)}"
+            for f in f_values
+        ])
+    return heatmap_figure(
+        z=z, x=[f"F{f}" for f in f_values], y=[f"R{r}" for r in r_values],
+        hover=hover, text=text, height=340,
+    )
+
+
+def cohort_figure(*, cohorts: pd.DataFrame) -> go.Figure | None:
+    """Share of each first-purchase month's cohort buying again k months later."""
+    months = [c for c in cohorts.columns if str(c).startswith("m") and c != "m0"]
+    if cohorts.empty or not months:
+        return None
+    y = [d.strftime("%Y-%m") if hasattr(d, "strftime") else str(d) for d in cohorts.index]
+    z, text, hover = [], [], []
+    for label, (_idx, row) in zip(y, cohorts.iterrows(), strict=True):
+        size = int(row["customers"])
+        values = [None if pd.isna(row[m]) else float(row[m]) for m in months]
+        z.append(values)
+        text.append(["" if v is None else fmt.percent(v) for v in values])
+        hover.append([
+            f"{label} ({fmt.number(size)} {_('customers')})<br>"
+            f"{_('month')} +{m[1:]}: {fmt.percent(v) if v is not None else _('not yet')}"
+            for m, v in zip(months, values, strict=True)
+        ])
+    finite = [v for row in z for v in row if v is not None]
+    return heatmap_figure(
+        z=z, x=[f"+{m[1:]}" for m in months], y=y, hover=hover, text=text,
+        height=max(260, 28 * len(y) + 80), zmax=max(finite, default=1) or 1,
+    )

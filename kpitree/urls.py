@@ -10,6 +10,8 @@ urlpatterns = [
     # Pages (the dashboard).
     path("stores/<slug:slug>/", views.diagnosis, name="diagnosis"),
     path("stores/<slug:slug>/nodes/<slug:tree>/<slug:key>/", views.node_detail, name="node_detail"),
+    path("stores/<slug:slug>/customers/", views.customers_page, name="customers"),
+    path("stores/<slug:slug>/customers/export/", views.customers_export, name="customers_export"),
     # JSON API.
     path("api/ping/", api.ping_api, name="api_ping"),
     path("api/stores/", api.store_list_api, name="api_store_list"),

@@ -11,15 +11,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from kpitree import charts, selectors
+from kpitree import charts, customers, pagecache, selectors
 from kpitree import formatting as fmt
 from kpitree.engine import CHANNELS
 from kpitree.periods import Period, PeriodError, period_resolve, store_today
@@ -122,13 +122,13 @@ def _store_context(request: HttpRequest, store: Store, tab: str) -> dict[str, ob
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     stores = list(store_list_for_user(user=request.user))
+    versions = pagecache.store_data_versions(stores)
     rows = []
     choice = None
     for store in stores:
         # Each store has its own "today" (time zones), so resolve per store.
         choice = period_choice(request, today=store_today(store))
-        item = selectors.store_overview(store=store, period=choice.period, base=choice.base)
-        spark = charts.sparkline_figure(series=item.daily_sales, currency=store.currency)
+        item, spark_json = _store_overview(store, choice, versions[store.pk])
         rows.append(
             {
                 "store": store,
@@ -139,7 +139,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                     for s in STAGES
                 ],
                 "stave": next((s for s in STAGES if s.number == item.shortest_stave), None),
-                "spark_json": charts.figure_json(spark, static=True) if spark else "",
+                "spark_json": spark_json,
             }
         )
     if choice is None:
@@ -148,17 +148,35 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "kpitree/overview.html", context)
 
 
+def _store_overview(
+    store: Store, choice: PeriodChoice, version: str
+) -> tuple[selectors.StoreOverview, str]:
+    def build() -> tuple[selectors.StoreOverview, str]:
+        item = selectors.store_overview(store=store, period=choice.period, base=choice.base)
+        spark = charts.sparkline_figure(series=item.daily_sales, currency=store.currency)
+        return item, charts.figure_json(spark, static=True) if spark else ""
+
+    return pagecache.cached(
+        store=store, version=version, parts=("overview", choice.period, choice.base), build=build
+    )
+
+
 def scorecard_order(stages: list[StageRow], shortest: int | None) -> list[StageRow]:
     """The shortest stave first, then the stages in their funnel order."""
     return sorted(stages, key=lambda s: (s.stage != shortest, s.stage))
 
 
-@login_required
-@require_GET
-def diagnosis(request: HttpRequest, slug: str) -> HttpResponse:
-    store = store_get_for_user(user=request.user, slug=slug)
-    choice = period_choice(request, today=store_today(store))
-    result = selectors.diagnosis_get(store=store, period=choice.period, base=choice.base)
+def _diagnosis_get(store: Store, choice: PeriodChoice, version: str) -> selectors.Diagnosis:
+    return pagecache.cached(
+        store=store, version=version, parts=("diagnosis", choice.period, choice.base),
+        build=lambda: selectors.diagnosis_get(store=store, period=choice.period, base=choice.base),
+    )
+
+
+def diagnosis_figures(
+    *, store: Store, choice: PeriodChoice, result: selectors.Diagnosis
+) -> dict[str, object]:
+    """Every figure of the diagnosis page, as JSON for the template."""
     base_label = base_labels()[choice.base]
     figures: dict[str, str] = {}
     tree_items = [
@@ -199,17 +217,33 @@ def diagnosis(request: HttpRequest, slug: str) -> HttpResponse:
         trends.append({"id": f"trend-{column}", "title": title,
                        "json": charts.figure_json(fig) if fig else ""})
     mix = charts.channel_mix_figure(daily=daily, channel_names=channel_names())
+    return {
+        "figures": figures,
+        "tree_items": tree_items,
+        "trends": trends,
+        "mix_json": charts.figure_json(mix) if mix else "",
+    }
+
+
+@login_required
+@require_GET
+def diagnosis(request: HttpRequest, slug: str) -> HttpResponse:
+    store = store_get_for_user(user=request.user, slug=slug)
+    choice = period_choice(request, today=store_today(store))
+    version = pagecache.store_data_version(store)
+    result = _diagnosis_get(store, choice, version)
+    page = pagecache.cached(
+        store=store, version=version, per_language=True,
+        parts=("diagnosis-figures", choice.period, choice.base),
+        build=lambda: diagnosis_figures(store=store, choice=choice, result=result),
+    )
     context = {
         **_store_context(request, store, "diagnosis"),
         **_picker_context(choice),
+        **page,
         "result": result,
-        "figures": figures,
-        "trees": list(result.trees.values()),
-        "tree_items": tree_items,
         "scorecard": scorecard_order(result.scorecard, result.shortest_stave),
         "stave": next((s for s in result.scorecard if s.stage == result.shortest_stave), None),
-        "trends": trends,
-        "mix_json": charts.figure_json(mix) if mix else "",
         "sales_change": _minus(result.sales, result.base_sales),
         "sales_change_pct": _ratio_change(result.sales, result.base_sales),
     }
@@ -222,7 +256,7 @@ def node_detail(request: HttpRequest, slug: str, tree: str, key: str) -> HttpRes
     """The drill-down panel: a node, its children, its daily values."""
     store = store_get_for_user(user=request.user, slug=slug)
     choice = period_choice(request, today=store_today(store))
-    result = selectors.diagnosis_get(store=store, period=choice.period, base=choice.base)
+    result = _diagnosis_get(store, choice, pagecache.store_data_version(store))
     tree_result = result.trees.get(tree)
     node = next((n for n in tree_result.nodes if n.key == key), None) if tree_result else None
     if tree_result is None or node is None:
@@ -260,6 +294,123 @@ def node_detail(request: HttpRequest, slug: str, tree: str, key: str) -> HttpRes
         "currency": store.currency,
     }
     return render(request, "kpitree/_node_detail.html", context)
+
+
+def lifecycle_labels() -> dict[str, str]:
+    return {
+        "prospect": _("Not yet a customer"),
+        "new": _("New"),
+        "active": _("Active"),
+        "at_risk": _("At risk"),
+        "churned": _("Churned"),
+    }
+
+
+def rfm_segment_labels() -> dict[str, str]:
+    return {
+        "champions": _("Champions"),
+        "loyal": _("Loyal"),
+        "new": _("New customers"),
+        "potential_loyalists": _("Potential loyalists"),
+        "at_risk": _("At risk"),
+        "needs_attention": _("Needs attention"),
+        "hibernating": _("Hibernating"),
+        "lost": _("Lost"),
+    }
+
+
+FLOW_DAYS = 30
+COHORT_MONTHS = 12
+
+
+def customer_page_data(*, store: Store, as_of: date) -> dict[str, object]:
+    """Counts, flows, the RFM grid and the cohorts for the customers page."""
+    table = customers.rfm_table(store=store, as_of=as_of)
+    before = customers.rfm_table(store=store, as_of=as_of - timedelta(days=FLOW_DAYS))
+    grid = customers.rfm_grid(store=store, as_of=as_of)
+    first = date(as_of.year, as_of.month, 1)
+    for _i in range(COHORT_MONTHS - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    cohorts = customers.cohort_retention(store=store, start=first, end=as_of - timedelta(days=1))
+    states = lifecycle_labels()
+    counts = customers.lifecycle_counts(store=store, as_of=as_of)
+    by_state = charts.segment_summary(table, "lifecycle")
+    by_segment = charts.segment_summary(table, "segment")
+    flows = charts.lifecycle_flows(before, table)
+    figures: dict[str, str] = {}
+    if sum(counts.values()):
+        figures["lifecycle-counts"] = charts.figure_json(charts.bar_figure(
+            labels=[states[k] for k in counts], values=list(counts.values()),
+            hover=[f"{states[k]}: {fmt.number(v)} · {fmt.money(by_state.get(k, (0, 0.0))[1], store.currency)}"
+                   for k, v in counts.items()],
+        ))
+    sankey = charts.sankey_figure(
+        sources=[f"then:{a}" for a, _b, _n in flows], targets=[f"now:{b}" for _a, b, _n in flows],
+        values=[n for _a, _b, n in flows],
+        node_labels={f"{when}:{k}": f"{v} ({label})" for k, v in states.items()
+                     for when, label in (("then", _("%(days)s days ago") % {"days": FLOW_DAYS}),
+                                         ("now", _("now")))},
+    )
+    if sankey is not None:
+        figures["lifecycle-flows"] = charts.figure_json(sankey)
+    rfm = charts.rfm_grid_figure(grid=grid, currency=store.currency)
+    if rfm is not None:
+        figures["rfm-grid"] = charts.figure_json(rfm)
+    cohort = charts.cohort_figure(cohorts=cohorts)
+    if cohort is not None:
+        figures["cohorts"] = charts.figure_json(cohort)
+    segments = [
+        {"key": k, "label": label, "customers": by_segment.get(k, (0, 0.0))[0],
+         "sales": by_segment.get(k, (0, 0.0))[1]}
+        for k, label in rfm_segment_labels().items()
+    ]
+    lifecycle = [
+        {"key": k, "label": states[k], "customers": counts.get(k, 0),
+         "sales": by_state.get(k, (0, 0.0))[1]}
+        for k in customers.LIFECYCLE_STATES
+    ]
+    return {"figures": figures, "segments": segments, "lifecycle": lifecycle,
+            "customers_total": len(table)}
+
+
+@login_required
+@require_GET
+def customers_page(request: HttpRequest, slug: str) -> HttpResponse:
+    store = store_get_for_user(user=request.user, slug=slug)
+    as_of = _date(request.GET.get("as_of")) or store_today(store)
+    data = pagecache.cached(
+        store=store, parts=("customers", as_of), per_language=True,
+        build=lambda: customer_page_data(store=store, as_of=as_of),
+    )
+    context = {
+        **_store_context(request, store, "customers"),
+        **data,
+        "as_of": as_of,
+        "flow_days": FLOW_DAYS,
+        "currency": store.currency,
+    }
+    return render(request, "kpitree/customers.html", context)
+
+
+@login_required
+@require_GET
+def customers_export(request: HttpRequest, slug: str) -> StreamingHttpResponse:
+    """One segment's customers as CSV for an SMS or email campaign."""
+    store = store_get_for_user(user=request.user, slug=slug)
+    as_of = _date(request.GET.get("as_of")) or store_today(store)
+    segment = request.GET.get("segment", "")
+    if segment not in (*customers.RFM_SEGMENTS, *customers.LIFECYCLE_STATES):
+        raise Http404("No such segment")
+    rows = customers.segment_customers(store=store, as_of=as_of, segment=segment)
+    header = customers.RFM_COLUMNS
+    response = StreamingHttpResponse(
+        csv_stream(header, ([row[c] for c in header] for row in rows)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{store.slug}-{segment}-{as_of.isoformat()}.csv"'
+    )
+    return response
 
 
 # ---------------------------------------------------------------------------
