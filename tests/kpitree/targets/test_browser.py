@@ -64,7 +64,7 @@ def test_manager_allocates_adjusts_saves_and_sees_attainment(
 ) -> None:
     page = chromium.new_page()  # type: ignore[attr-defined]
     errors: list[str] = []
-    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    page.on("console", lambda msg: errors.extend([msg.text] if msg.type == "error" else []))
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
     page.goto(f"{live_server.url}/accounts/login/")

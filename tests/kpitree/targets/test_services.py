@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -15,7 +16,7 @@ from kpitree.targets.allocation import allocate
 from kpitree.targets.services import allocation_save, target_set
 from stores.models import Store
 
-MARCH = {"period_start": dt.date(2025, 3, 1), "period_end": dt.date(2025, 3, 31)}
+MARCH: dict[str, Any] = {"period_start": dt.date(2025, 3, 1), "period_end": dt.date(2025, 3, 31)}
 
 
 @pytest.mark.django_db
