@@ -80,15 +80,17 @@ def _wrap(text: str, width: int) -> str:
 
 def _node_hover(row: NodeRow, currency: str, base_label: str) -> str:
     name = fmt.localized_name(row)
+    value_label, change_label = _("Value"), _("Change")
     lines = [
         f"<b>{name}</b>",
-        f"{_('Value')}: {fmt.metric(row.value, row.unit, currency)}",
+        f"{value_label}: {fmt.metric(row.value, row.unit, currency)}",
         f"{base_label}: {fmt.metric(row.base_value, row.unit, currency)}",
-        f"{_('Change')}: {fmt.metric_change(row.change, row.unit, currency)}"
+        f"{change_label}: {fmt.metric_change(row.change, row.unit, currency)}"
         f" ({fmt.change_percent(row.change_pct)})",
     ]
     if row.contribution is not None:
-        lines.append(f"{_('Contribution to sales')}: {fmt.signed_money(row.contribution, currency)}")
+        contribution_label = _("Contribution to sales")
+        lines.append(f"{contribution_label}: {fmt.signed_money(row.contribution, currency)}")
     if row.missing:
         lines.append(_("No data for this node: upload the export that holds it."))
     return "<br>".join(lines)
@@ -190,13 +192,15 @@ def waterfall_figure(
     x = [base_label, *names, _("Current sales")]
     y = [float(base_sales or 0), *[float(r.contribution or 0) for r in leaves], float(sales or 0)]
     hover = [f"{base_label}: {fmt.money(base_sales, currency)}"]
+    contribution_label, value_label, base_word = _("Contribution"), _("Value"), _("base")
+    current_label = _("Current sales")
     hover += [
-        f"<b>{n}</b><br>{_('Contribution')}: {fmt.signed_money(r.contribution, currency)}"
-        f"<br>{_('Value')}: {fmt.metric(r.value, r.unit, currency)}"
-        f" ({_('base')} {fmt.metric(r.base_value, r.unit, currency)})"
+        f"<b>{n}</b><br>{contribution_label}: {fmt.signed_money(r.contribution, currency)}"
+        f"<br>{value_label}: {fmt.metric(r.value, r.unit, currency)}"
+        f" ({base_word} {fmt.metric(r.base_value, r.unit, currency)})"
         for n, r in zip(names, leaves, strict=True)
     ]
-    hover.append(f"{_('Current sales')}: {fmt.money(sales, currency)}")
+    hover.append(f"{current_label}: {fmt.money(sales, currency)}")
     fig = go.Figure(
         go.Waterfall(
             x=x,
@@ -428,12 +432,13 @@ def rfm_grid_figure(*, grid: pd.DataFrame, currency: str) -> go.Figure | None:
     cells = {(int(r.r_score), int(r.f_score)): (int(r.customers), float(r.monetary))
              for r in grid.itertuples()}
     z, text, hover = [], [], []
+    customers_label, sales_label = _("Customers"), _("Sales")
     for r in r_values:
         z.append([cells.get((r, f), (0, 0.0))[0] for f in f_values])
         text.append([fmt.number(cells.get((r, f), (0, 0.0))[0]) for f in f_values])
         hover.append([
-            f"R{r} F{f}<br>{_('Customers')}: {fmt.number(cells.get((r, f), (0, 0.0))[0])}"
-            f"<br>{_('Sales')}: {fmt.money(cells.get((r, f), (0, 0.0))[1], currency)}"
+            f"R{r} F{f}<br>{customers_label}: {fmt.number(cells.get((r, f), (0, 0.0))[0])}"
+            f"<br>{sales_label}: {fmt.money(cells.get((r, f), (0, 0.0))[1], currency)}"
             for f in f_values
         ])
     return heatmap_figure(
@@ -449,14 +454,16 @@ def cohort_figure(*, cohorts: pd.DataFrame) -> go.Figure | None:
         return None
     y = [d.strftime("%Y-%m") if hasattr(d, "strftime") else str(d) for d in cohorts.index]
     z, text, hover = [], [], []
+    customers_word, not_yet = _("customers"), _("not yet")
     for label, (_idx, row) in zip(y, cohorts.iterrows(), strict=True):
         size = int(row["customers"])
         values = [None if pd.isna(row[m]) else float(row[m]) for m in months]
         z.append(values)
         text.append(["" if v is None else fmt.percent(v) for v in values])
         hover.append([
-            f"{label} ({fmt.number(size)} {_('customers')})<br>"
-            f"{_('month')} +{m[1:]}: {fmt.percent(v) if v is not None else _('not yet')}"
+            f"{label} ({fmt.number(size)} {customers_word})<br>"
+            + _("%(n)s months later") % {"n": m[1:]}
+            + f": {fmt.percent(v) if v is not None else not_yet}"
             for m, v in zip(months, values, strict=True)
         ])
     finite = [v for row in z for v in row if v is not None]
