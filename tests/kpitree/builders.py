@@ -5,10 +5,16 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, time
 from decimal import Decimal
+from typing import Any, cast
 
 from stores.models import Customer, Order, Store, TrafficDaily
+from tests.factories import StoreFactory
 
 _numbers = itertools.count()
+
+
+def make_store(**fields: Any) -> Store:
+    return cast(Store, StoreFactory(**fields))
 
 
 def buy(store: Store, who: str | None, day: date, amount: str, items: int = 1, *,

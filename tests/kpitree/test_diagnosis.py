@@ -14,8 +14,7 @@ from kpitree.periods import Period
 from kpitree.selectors import diagnosis_get, store_overview
 from stores.models import Customer, Order, Store, TrafficDaily
 from stores.rollups import rollups_refresh
-from tests.factories import StoreFactory
-from tests.kpitree.builders import buy, visit
+from tests.kpitree.builders import buy, make_store, visit
 
 pytestmark = pytest.mark.django_db
 APRIL = Period(date(2025, 4, 1), date(2025, 4, 30))
@@ -51,7 +50,7 @@ def generate(store: Store, seed: int, start: date, days: int, orders: int = 400)
 
 @pytest.fixture
 def busy_store(db: None) -> Store:
-    store = StoreFactory(slug="busy", nurture_window_days=20, churn_window_days=45)
+    store = make_store(slug="busy", nurture_window_days=20, churn_window_days=45)
     generate(store, 1, date(2025, 1, 1), 120)
     return store
 
@@ -100,17 +99,17 @@ def test_target_base_absent_without_targets_and_used_when_set(busy_store, manage
 
 def test_peers_need_three_stores_with_orders(busy_store):
     for n, amount in enumerate(("100", "200")):
-        peer = StoreFactory(slug=f"peer{n}", category=busy_store.category)
+        peer = make_store(slug=f"peer{n}", category=busy_store.category)
         buy(peer, "p", date(2025, 4, 2), amount)
         visit(peer, date(2025, 4, 2), "search", 100)
         rollups_refresh(store=peer, since=None)
     two = diagnosis_get(store=busy_store, period=APRIL, base="peers")
     assert not two.base_available and "at least 3" in two.base_note
-    peer = StoreFactory(slug="peer2", category=busy_store.category)
+    peer = make_store(slug="peer2", category=busy_store.category)
     buy(peer, "p", date(2025, 4, 2), "300")
     visit(peer, date(2025, 4, 2), "search", 100)
     rollups_refresh(store=peer, since=None)
-    StoreFactory(slug="other-trade", category="shoes")  # not a peer
+    make_store(slug="other-trade", category="shoes")  # not a peer
     three = diagnosis_get(store=busy_store, period=APRIL, base="peers")
     assert three.base_available
     rows = {r.key: r for r in three.trees["funnel"].nodes}
@@ -122,7 +121,7 @@ def test_peers_need_three_stores_with_orders(busy_store):
 
 
 def test_weak_payment_is_the_shortest_stave(db):
-    store = StoreFactory(slug="unpaid")
+    store = make_store(slug="unpaid")
     for n in range(20):
         # March: everyone pays; April: the same shoppers, but only 5 of 20 pay.
         buy(store, f"m{n}", date(2025, 3, 5), "100")
@@ -146,7 +145,7 @@ def test_weak_payment_is_the_shortest_stave(db):
 
 
 def test_churn_is_lower_is_better_in_the_scorecard(db):
-    store = StoreFactory(slug="churny", nurture_window_days=10, churn_window_days=30)
+    store = make_store(slug="churny", nurture_window_days=10, churn_window_days=30)
     for n in range(4):
         buy(store, f"c{n}", date(2025, 1, 2), "10")
         buy(store, f"c{n}", date(2025, 1, 20), "10")  # active at Feb 1 and Mar 1

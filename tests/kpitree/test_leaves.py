@@ -29,8 +29,7 @@ from kpitree.periods import Period
 from kpitree.selectors import tree_evaluate
 from stores.models import Store
 from stores.rollups import rollups_refresh
-from tests.factories import StoreFactory
-from tests.kpitree.builders import buy, visit
+from tests.kpitree.builders import buy, make_store, visit
 
 pytestmark = pytest.mark.django_db
 MARCH = Period(date(2025, 3, 1), date(2025, 3, 31))
@@ -42,7 +41,7 @@ def d(month: int, day: int, year: int = 2025) -> date:
 
 @pytest.fixture
 def paper_store(db: None) -> Store:
-    store = StoreFactory(slug="paper", timezone="Asia/Shanghai", nurture_window_days=10,
+    store = make_store(slug="paper", timezone="Asia/Shanghai", nurture_window_days=10,
                          churn_window_days=30)
     buy(store, "C", d(12, 1, 2024), "150")
     buy(store, "B", d(1, 10), "40")
@@ -144,7 +143,7 @@ def test_no_traffic_means_missing_visitors_not_zero(paper_store):
 
 
 def test_traffic_without_inquiry_columns_leaves_stage_three_without_data(db):
-    store = StoreFactory(slug="quiet")
+    store = make_store(slug="quiet")
     buy(store, "X", d(3, 2), "10", inquired=None)
     visit(store, d(3, 2), "search", 10)
     rollups_refresh(store=store, since=None)

@@ -1,0 +1,95 @@
+"""RFM, lifecycle states and cohorts on small stores counted by hand."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pytest
+
+from kpitree.customers import (
+    cohort_retention,
+    lifecycle_counts,
+    rfm_grid,
+    rfm_table,
+    segment_customers,
+)
+from stores.models import Store
+from tests.kpitree.builders import buy, make_store
+
+pytestmark = pytest.mark.django_db
+AS_OF = date(2025, 4, 1)
+
+
+@pytest.fixture
+def crm_store(db: None) -> Store:
+    store = make_store(slug="crm", timezone="Asia/Shanghai", nurture_window_days=10,
+                         churn_window_days=30)
+    buy(store, "P1", date(2025, 3, 10), "30")
+    buy(store, "P1", date(2025, 3, 20), "50")
+    buy(store, "P1", date(2025, 3, 31), "100", hour=23)  # still Mar 31 locally
+    buy(store, "P1", date(2025, 4, 1), "999")  # on as_of: not before it
+    buy(store, "P2", date(2025, 3, 25), "500")
+    buy(store, "P3", date(2025, 3, 1), "20")
+    buy(store, "P3", date(2025, 3, 5), "20")
+    buy(store, "P4", date(2025, 1, 1), "1000")
+    buy(store, "P5", date(2025, 2, 20), "10")
+    buy(store, "P6", date(2025, 3, 30), "70", paid=False)  # never paid: not a customer yet
+    buy(store, None, date(2025, 3, 30), "70")  # a guest: nobody to market to
+    return store
+
+
+def test_rfm_table_against_hand_numbers(crm_store):
+    table = rfm_table(store=crm_store, as_of=AS_OF).set_index("external_id")
+    assert sorted(table.index) == ["P1", "P2", "P3", "P4", "P5"]
+    got = {k: (r.recency_days, r.frequency, r.monetary, r.r_score, r.f_score, r.m_score,
+               r.segment, r.lifecycle) for k, r in table.iterrows()}
+    assert got == {
+        "P1": (1, 3, 180.0, 5, 5, 3, "champions", "active"),
+        "P2": (7, 1, 500.0, 4, 2, 4, "new", "new"),
+        "P3": (27, 2, 40.0, 3, 4, 2, "loyal", "at_risk"),
+        "P4": (90, 1, 1000.0, 1, 2, 5, "lost", "churned"),
+        "P5": (40, 1, 10.0, 2, 2, 1, "hibernating", "churned"),
+    }
+    assert table.loc["P1", "rfm_score"] == "553"
+
+
+def test_lifecycle_counts_grid_and_export(crm_store):
+    assert lifecycle_counts(store=crm_store, as_of=AS_OF) == {
+        "new": 1, "active": 1, "at_risk": 1, "churned": 2}
+    grid = rfm_grid(store=crm_store, as_of=AS_OF)
+    assert len(grid) == 25 and grid["customers"].sum() == 5
+    cell = grid[(grid["r_score"] == 5) & (grid["f_score"] == 5)].iloc[0]
+    assert (cell["customers"], cell["monetary"]) == (1, 180.0)
+    churned = list(segment_customers(store=crm_store, as_of=AS_OF, segment="churned"))
+    assert sorted(r["external_id"] for r in churned) == ["P4", "P5"]
+    assert isinstance(churned[0]["frequency"], int)
+    with pytest.raises(ValueError, match="unknown segment"):
+        list(segment_customers(store=crm_store, as_of=AS_OF, segment="vip"))
+
+
+def test_empty_store_has_an_empty_table(db):
+    store = make_store(slug="empty")
+    assert rfm_table(store=store, as_of=AS_OF).empty
+    assert lifecycle_counts(store=store, as_of=AS_OF) == {
+        "new": 0, "active": 0, "at_risk": 0, "churned": 0}
+
+
+def test_cohort_retention(db):
+    store = make_store(slug="cohorts")
+    for who in ("J1", "J2", "J3", "J4"):
+        buy(store, who, date(2025, 1, 5), "10")
+    buy(store, "J1", date(2025, 2, 7), "10")
+    buy(store, "J1", date(2025, 3, 7), "10")
+    buy(store, "J2", date(2025, 3, 9), "10")
+    buy(store, "F1", date(2025, 2, 3), "10")
+    buy(store, "F2", date(2025, 2, 3), "10")
+    buy(store, "F2", date(2025, 3, 3), "10")
+    buy(store, "old", date(2024, 12, 3), "10")
+    buy(store, "old", date(2025, 1, 3), "10")  # a December customer: not a January cohort
+    table = cohort_retention(store=store, start=date(2025, 1, 1), end=date(2025, 3, 31))
+    assert list(table.index) == [date(2025, 1, 1), date(2025, 2, 1)]
+    assert list(table["customers"]) == [4, 2]
+    assert list(table.loc[date(2025, 1, 1), ["m0", "m1", "m2"]]) == [1.0, 0.25, 0.5]
+    feb = table.loc[date(2025, 2, 1)]
+    assert (feb["m0"], feb["m1"]) == (1.0, 0.5) and math.isnan(feb["m2"])
