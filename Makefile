@@ -37,6 +37,10 @@ browser-deps:
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; fi
 
+## make screenshots: docs/screenshots/{store_list,diagnosis}.png, taken by the browser test
+screenshots: $(STAMP) browser-deps
+	KPI_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/kpitree/test_browser.py -q
+
 messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var
 	$(BIN)/python manage.py compilemessages --ignore=.venv
