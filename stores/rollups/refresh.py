@@ -23,6 +23,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
+from stores.bulk import rows_insert
 from stores.models import (
     PAID_STATUSES,
     CustomerBaseDaily,
@@ -154,8 +155,16 @@ def load_history(store: Store, before_epoch: int) -> pd.DataFrame:
     )
 
 
-def _money(cents: object) -> Decimal:
-    return Decimal(int(cents)) / 100  # type: ignore[call-overload]
+def _money(cents: pd.Series) -> list[Decimal]:
+    return [Decimal(int(value)).scaleb(-2) for value in cents.to_numpy(dtype=np.int64)]
+
+
+def _dates(days: pd.Series) -> list[date]:
+    return [from_day(value) for value in days.to_numpy(dtype=np.int64)]
+
+
+def _ints(values: pd.Series) -> list[int]:
+    return values.to_numpy(dtype=np.int64).tolist()
 
 
 def _write(store: Store, since_day: int | None, sales: pd.DataFrame, customers: pd.DataFrame,
@@ -164,41 +173,28 @@ def _write(store: Store, since_day: int | None, sales: pd.DataFrame, customers: 
         rows = model.objects.filter(store=store)
         if since_day is not None:
             rows = rows.filter(date__gte=from_day(since_day))
-        rows.delete()
-    SalesDaily.objects.bulk_create(
-        [
-            SalesDaily(
-                store=store, date=from_day(r.day), channel=r.channel,
-                orders_placed=r.orders_placed, orders_paid=r.orders_paid,
-                sales=_money(r.sales_cents), gross_sales=_money(r.gross_cents),
-                refunds=_money(r.refund_cents), units=r.units, orders_unpaid=r.orders_unpaid,
-                unpaid_amount=_money(r.unpaid_cents),
-            )
-            for r in sales.itertuples(index=False)
-        ],
-        batch_size=5000,
-    )
-    CustomerDaily.objects.bulk_create(
-        [
-            CustomerDaily(
-                store=store, date=from_day(r.day), grain=r.grain, segment=r.segment,
-                placers=r.placers, inquiry_placers=r.inquiry_placers, buyers=r.buyers,
-                orders_paid=r.orders_paid, sales=_money(r.sales_cents), units=r.units,
-            )
-            for r in customers.itertuples(index=False)
-        ],
-        batch_size=5000,
-    )
-    CustomerBaseDaily.objects.bulk_create(
-        [
-            CustomerBaseDaily(
-                store=store, date=from_day(r.day), customers=r.customers, nurtured=r.nurtured,
-                active=r.active, lapsed=r.lapsed, lapses=r.lapses, lapses_first=r.lapses_first,
-            )
-            for r in bases.itertuples(index=False)
-        ],
-        batch_size=5000,
-    )
+        rows._raw_delete(rows.db)  # no cascades or signals on rollup rows
+    store_ids = {"store_id": [store.pk]}
+    rows_insert(SalesDaily, {
+        "store_id": store_ids["store_id"] * len(sales), "date": _dates(sales["day"]),
+        "channel": sales["channel"].tolist(),
+        "orders_placed": _ints(sales["orders_placed"]), "orders_paid": _ints(sales["orders_paid"]),
+        "sales": _money(sales["sales_cents"]), "gross_sales": _money(sales["gross_cents"]),
+        "refunds": _money(sales["refund_cents"]), "units": _ints(sales["units"]),
+        "orders_unpaid": _ints(sales["orders_unpaid"]), "unpaid_amount": _money(sales["unpaid_cents"]),
+    })
+    rows_insert(CustomerDaily, {
+        "store_id": store_ids["store_id"] * len(customers), "date": _dates(customers["day"]),
+        "grain": customers["grain"].tolist(), "segment": customers["segment"].tolist(),
+        "placers": _ints(customers["placers"]), "inquiry_placers": _ints(customers["inquiry_placers"]),
+        "buyers": _ints(customers["buyers"]), "orders_paid": _ints(customers["orders_paid"]),
+        "sales": _money(customers["sales_cents"]), "units": _ints(customers["units"]),
+    })
+    rows_insert(CustomerBaseDaily, {
+        "store_id": store_ids["store_id"] * len(bases), "date": _dates(bases["day"]),
+        **{name: _ints(bases[name]) for name in
+           ("customers", "nurtured", "active", "lapsed", "lapses", "lapses_first")},
+    })
 
 
 def _refresh_customer_lifetimes(store: Store, since_epoch: int | None) -> None:
