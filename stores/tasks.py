@@ -9,7 +9,7 @@ from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from stores.services import upload_fail, upload_process
+from stores.services import upload_fail, upload_process, uploads_requeue_stale
 
 #: Only these mean "try again later": the database or the broker was away.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
@@ -37,3 +37,10 @@ class UploadTask(Task):
 def upload_process_task(self: Task, upload_id: int) -> dict[str, Any]:
     """Load one upload. Validation failures end in the upload's status, never in a retry."""
     return upload_process(upload_id=upload_id).as_dict()
+
+
+@shared_task(name="stores.uploads_requeue_stale", acks_late=True, expires=240)
+def uploads_requeue_stale_task() -> list[int]:
+    """Beat, every five minutes: hand uploads orphaned by a killed worker back
+    to the queue instead of waiting for the broker's visibility timeout."""
+    return uploads_requeue_stale()

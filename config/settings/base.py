@@ -8,7 +8,7 @@ import plotly
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from config.settings.env import env, env_bool, env_int, env_list, env_str
+from config.settings.env import env, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -129,7 +129,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "kpitree.attainment_check_all",
         "schedule": crontab(minute=0, hour=6),
     },
+    # Uploads whose worker died mid-load go back to the queue (stores.tasks).
+    "uploads-requeue-stale": {
+        "task": "stores.uploads_requeue_stale",
+        "schedule": crontab(minute="*/5"),
+    },
 }
+
+# Ingestion: a file with a larger share of rejected rows is refused whole.
+INGEST_MAX_BAD_SHARE = env_float("INGEST_MAX_BAD_SHARE", 0.05)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
