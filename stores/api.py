@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -52,6 +53,7 @@ class UploadSerializer(serializers.ModelSerializer):
         return reverse("stores:api_upload_detail", kwargs={"upload_id": obj.pk})
 
 
+@extend_schema(request=UploadCreateSerializer, responses={202: UploadSerializer})
 @api_view(["POST"])
 @parser_classes([MultiPartParser, FormParser])
 def upload_create_api(request: Request, slug: str) -> Response:
@@ -72,6 +74,7 @@ def upload_create_api(request: Request, slug: str) -> Response:
     return Response(UploadSerializer(upload).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema(responses=UploadSerializer)
 @api_view(["GET"])
 def upload_detail_api(request: Request, upload_id: int) -> Response:
     upload = upload_get_for_user(user=request.user, upload_id=upload_id)
