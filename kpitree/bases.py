@@ -25,6 +25,7 @@ from kpitree.engine import (
 )
 from kpitree.leaves import PeriodData, customer_from, funnel_from, period_data, period_data_many
 from kpitree.periods import Period, period_last_year, period_previous
+from kpitree.targets.selectors import targets_for_period
 from stores.models import Store
 
 BaseKind = Literal["previous", "last_year", "target", "peers"]
@@ -81,8 +82,6 @@ def base_get(*, store: Store, period: Period, kind: str, current: PeriodData) ->
 
 
 def _targets(store: Store, period: Period, tree: str) -> dict[str, float]:
-    from kpitree.targets.selectors import targets_for_period
-
     return {k: float(v) for k, v in targets_for_period(store=store, period=period, tree=tree).items()}
 
 
