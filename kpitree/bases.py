@@ -25,7 +25,6 @@ from kpitree.engine import (
 )
 from kpitree.leaves import PeriodData, customer_from, funnel_from, period_data, period_data_many
 from kpitree.periods import Period, period_last_year, period_previous
-from kpitree.targets.selectors import targets_for_period
 from stores.models import Store
 
 BaseKind = Literal["previous", "last_year", "target", "peers"]
@@ -82,6 +81,10 @@ def base_get(*, store: Store, period: Period, kind: str, current: PeriodData) ->
 
 
 def _targets(store: Store, period: Period, tree: str) -> dict[str, float]:
+    # Imported here: the targets package reads kpitree.selectors (attainment),
+    # which imports this module.
+    from kpitree.targets.selectors import targets_for_period
+
     return {k: float(v) for k, v in targets_for_period(store=store, period=period, tree=tree).items()}
 
 
