@@ -423,6 +423,18 @@ def segment_summary(table: pd.DataFrame, column: str) -> dict[str, tuple[int, fl
     return {str(k): (int(r.customers), float(r.sales)) for k, r in grouped.iterrows()}
 
 
+def rfm_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """Customers and spend per (r_score, f_score) cell of an ``rfm_table``, as
+    ``kpitree.customers.rfm_grid`` gives them (empty cells are absent)."""
+    if table.empty:
+        return pd.DataFrame(columns=["r_score", "f_score", "customers", "monetary"])
+    return (
+        table.groupby(["r_score", "f_score"])
+        .agg(customers=("customer_id", "count"), monetary=("monetary", "sum"))
+        .reset_index()
+    )
+
+
 def rfm_grid_figure(*, grid: pd.DataFrame, currency: str) -> go.Figure | None:
     """Customers in each (recency, frequency) score cell; 5 is best on both."""
     if grid.empty or int(grid["customers"].sum()) == 0:

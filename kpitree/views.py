@@ -325,16 +325,17 @@ COHORT_MONTHS = 12
 
 def customer_page_data(*, store: Store, as_of: date) -> dict[str, object]:
     """Counts, flows, the RFM grid and the cohorts for the customers page."""
+    # rfm_table is the expensive read (one grouped pass over the store's orders);
+    # the counts and the grid are summaries of it, so read it once, not three times.
     table = customers.rfm_table(store=store, as_of=as_of)
     before = customers.rfm_table(store=store, as_of=as_of - timedelta(days=FLOW_DAYS))
-    grid = customers.rfm_grid(store=store, as_of=as_of)
     first = date(as_of.year, as_of.month, 1)
     for _i in range(COHORT_MONTHS - 1):
         first = (first - timedelta(days=1)).replace(day=1)
     cohorts = customers.cohort_retention(store=store, start=first, end=as_of - timedelta(days=1))
     states = lifecycle_labels()
-    counts = customers.lifecycle_counts(store=store, as_of=as_of)
     by_state = charts.segment_summary(table, "lifecycle")
+    counts = {k: by_state.get(k, (0, 0.0))[0] for k in customers.LIFECYCLE_STATES}
     by_segment = charts.segment_summary(table, "segment")
     flows = charts.lifecycle_flows(before, table)
     figures: dict[str, str] = {}
@@ -353,7 +354,7 @@ def customer_page_data(*, store: Store, as_of: date) -> dict[str, object]:
     )
     if sankey is not None:
         figures["lifecycle-flows"] = charts.figure_json(sankey)
-    rfm = charts.rfm_grid_figure(grid=grid, currency=store.currency)
+    rfm = charts.rfm_grid_figure(grid=charts.rfm_cells(table), currency=store.currency)
     if rfm is not None:
         figures["rfm-grid"] = charts.figure_json(rfm)
     cohort = charts.cohort_figure(cohorts=cohorts)
