@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -54,8 +55,11 @@ def figure_json(fig: go.Figure, *, static: bool = False) -> str:
     return text.replace("<", "\\u003c")
 
 
-def _layout(fig: go.Figure, *, height: int, **extra: Any) -> go.Figure:
-    settings: dict[str, Any] = {
+def _layout(fig: go.Figure, *, height: int, xaxis: dict[str, Any] | None = None,
+            yaxis: dict[str, Any] | None = None, **extra: Any) -> go.Figure:
+    """Set the whole layout in one assignment: plotly's update_* calls parse
+    every property path and cost more than the rest of a page put together."""
+    layout: dict[str, Any] = {
         "height": height,
         "margin": {"l": 48, "r": 16, "t": 28, "b": 36},
         "paper_bgcolor": "#ffffff",
@@ -63,10 +67,11 @@ def _layout(fig: go.Figure, *, height: int, **extra: Any) -> go.Figure:
         "font": {"family": FONT, "size": 12, "color": "#1f2933"},
         "hoverlabel": {"font": {"family": FONT, "size": 12}, "align": "left"},
         "showlegend": False,
+        **extra,
+        "xaxis": {"gridcolor": "#eef1f4", "zeroline": False, **(xaxis or {})},
+        "yaxis": {"gridcolor": "#eef1f4", "zeroline": False, **(yaxis or {})},
     }
-    fig.update_layout(**{**settings, **extra})
-    fig.update_xaxes(gridcolor="#eef1f4", zeroline=False)
-    fig.update_yaxes(gridcolor="#eef1f4", zeroline=False)
+    fig.layout = layout
     return fig
 
 
@@ -170,10 +175,10 @@ def tree_figure(tree: TreeDiagnosis, *, currency: str, base_label: str) -> go.Fi
             },
         )
     )
-    _layout(fig, height=150 + 120 * depth, margin={"l": 10, "r": 10, "t": 20, "b": 10})
-    fig.update_xaxes(visible=False, range=[-0.7, leaves - 0.3], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[-(depth - 1) - 0.95, 0.35], fixedrange=True)
-    fig.update_layout(clickmode="event", dragmode=False)
+    _layout(fig, height=150 + 120 * depth, margin={"l": 10, "r": 10, "t": 20, "b": 10},
+            xaxis={"visible": False, "range": [-0.7, leaves - 0.3], "fixedrange": True},
+            yaxis={"visible": False, "range": [-(depth - 1) - 0.95, 0.35], "fixedrange": True},
+            clickmode="event", dragmode=False)
     return fig
 
 
@@ -219,9 +224,9 @@ def waterfall_figure(
             totals={"marker": {"color": "#475569"}},
         )
     )
-    _layout(fig, height=380, margin={"l": 60, "r": 16, "t": 36, "b": 110})
-    fig.update_xaxes(tickangle=-35, tickfont={"size": 10})
-    fig.update_yaxes(tickprefix=fmt.currency_symbol(currency))
+    _layout(fig, height=380, margin={"l": 60, "r": 16, "t": 36, "b": 110},
+            xaxis={"tickangle": -35, "tickfont": {"size": 10}},
+            yaxis={"tickprefix": fmt.currency_symbol(currency)})
     return fig
 
 
@@ -230,6 +235,24 @@ def _daily(series: pd.DataFrame | None, column: str) -> pd.Series | None:
         return None
     values = pd.to_numeric(series[column], errors="coerce")
     return None if values.isna().all() else values
+
+
+def d3_format(unit: str, currency: str) -> str:
+    """The plotly hover format of a unit, matching ``formatting.metric`` (digits
+    grouped by three in both languages, the store's currency symbol)."""
+    if unit == "money":
+        return fmt.currency_symbol(currency) + "%{y:,.2f}"
+    if unit == "rate":
+        return "%{y:.2%}"
+    if unit == "ratio":
+        return "%{y:,.2f}"
+    return "%{y:,.0f}"
+
+
+def _dates(index: pd.Index) -> np.ndarray:
+    # Numeric and date arrays pass plotly's validation in one step; lists of
+    # per-point strings are checked one by one (a year of days is slow).
+    return pd.to_datetime(pd.Index(index)).to_numpy()
 
 
 def trend_figure(
@@ -241,35 +264,34 @@ def trend_figure(
     now = _daily(current, column)
     if now is None:
         return None
+    value = d3_format(unit, currency)
     fig = go.Figure()
-    dates = list(now.index)
+    dates = _dates(now.index)
     then = _daily(base, column)
     if then is not None:
-        base_dates = list(then.index)
-        n = min(len(base_dates), len(dates))
+        n = min(len(then), len(dates))
         fig.add_trace(
             go.Scatter(
-                x=dates[:n], y=[_f(v) for v in then.iloc[:n]], mode="lines", name=base_label,
+                x=dates[:n], y=then.iloc[:n].to_numpy(dtype=float), mode="lines", name=base_label,
                 line={"color": BASE_COLOUR, "dash": "dot", "width": 1.5},
-                hovertext=[f"{base_label} · {_d(d)}: {fmt.metric(v, unit, currency)}"
-                           for d, v in zip(base_dates[:n], then.iloc[:n], strict=True)],
-                hoverinfo="text",
+                customdata=_dates(then.index[:n]),
+                hovertemplate=f"{base_label} · %{{customdata|%Y-%m-%d}}: {value}<extra></extra>",
             )
         )
     fig.add_trace(
         go.Scatter(
-            x=dates, y=[_f(v) for v in now], mode="lines+markers", name=_("Current period"),
+            x=dates, y=now.to_numpy(dtype=float), mode="lines+markers", name=_("Current period"),
             line={"color": CURRENT_COLOUR, "width": 2}, marker={"size": 4},
-            hovertext=[f"{_d(d)}: {fmt.metric(v, unit, currency)}" for d, v in now.items()],
-            hoverinfo="text",
+            hovertemplate=f"%{{x|%Y-%m-%d}}: {value}<extra></extra>",
         )
     )
+    yaxis = (
+        {"tickformat": ".1%"} if unit == "rate"
+        else {"tickprefix": fmt.currency_symbol(currency)} if unit == "money"
+        else {}
+    )
     _layout(fig, height=height, title={"text": title, "font": {"size": 13}, "x": 0.01},
-            margin={"l": 56, "r": 12, "t": 32, "b": 28}, hovermode="x unified")
-    if unit == "rate":
-        fig.update_yaxes(tickformat=".1%")
-    elif unit == "money":
-        fig.update_yaxes(tickprefix=fmt.currency_symbol(currency))
+            margin={"l": 56, "r": 12, "t": 32, "b": 28}, hovermode="x unified", yaxis=yaxis)
     return fig
 
 
@@ -278,16 +300,16 @@ def channel_mix_figure(*, daily: pd.DataFrame | None, channel_names: dict[str, s
     if daily is None or daily.empty:
         return None
     fig = go.Figure()
+    dates = _dates(daily.index)
     for i, (channel, name) in enumerate(channel_names.items()):
         values = _daily(daily, f"visitors_{channel}")
         if values is None:
             continue
         fig.add_trace(
             go.Bar(
-                x=list(values.index), y=[_f(v) for v in values], name=name,
+                x=dates, y=values.to_numpy(dtype=float), name=name,
                 marker={"color": CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)]},
-                hovertext=[f"{name} · {_d(d)}: {fmt.number(v)}" for d, v in values.items()],
-                hoverinfo="text",
+                hovertemplate=f"{name} · %{{x|%Y-%m-%d}}: %{{y:,.0f}}<extra></extra>",
             )
         )
     if not fig.data:
@@ -311,9 +333,9 @@ def sparkline_figure(*, series: Iterable[tuple[date, float | None]], currency: s
             hoverinfo="text",
         )
     )
-    _layout(fig, height=48, margin={"l": 0, "r": 0, "t": 2, "b": 2})
-    fig.update_xaxes(visible=False, fixedrange=True)
-    fig.update_yaxes(visible=False, fixedrange=True, rangemode="tozero")
+    _layout(fig, height=48, margin={"l": 0, "r": 0, "t": 2, "b": 2},
+            xaxis={"visible": False, "fixedrange": True},
+            yaxis={"visible": False, "fixedrange": True, "rangemode": "tozero"})
     return fig
 
 
@@ -331,9 +353,8 @@ def bar_figure(
                     hoverinfo="text", text=[fmt.number(v) for v in values], textposition="auto")
     )
     fig = go.Figure(trace)
-    _layout(fig, height=height, margin={"l": 120 if horizontal else 48, "r": 16, "t": 16, "b": 40})
-    if horizontal:
-        fig.update_yaxes(autorange="reversed")
+    _layout(fig, height=height, margin={"l": 120 if horizontal else 48, "r": 16, "t": 16, "b": 40},
+            yaxis={"autorange": "reversed"} if horizontal else None)
     return fig
 
 
@@ -378,9 +399,9 @@ def heatmap_figure(
             colorscale=colorscale, showscale=False, zmin=0, zmax=zmax, xgap=2, ygap=2,
         )
     )
-    _layout(fig, height=height, margin={"l": 80, "r": 12, "t": 16, "b": 48})
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category", side="bottom")
+    _layout(fig, height=height, margin={"l": 80, "r": 12, "t": 16, "b": 48},
+            yaxis={"autorange": "reversed", "type": "category"},
+            xaxis={"type": "category", "side": "bottom"})
     return fig
 
 
