@@ -24,6 +24,7 @@ from kpitree import formatting as fmt
 from kpitree.engine import CHANNELS
 from kpitree.periods import Period, PeriodError, period_resolve, store_today
 from kpitree.scorecard import STAGES, StageRow
+from kpitree.targets.display import alerts_for_display
 from stores.models import Store
 from stores.selectors import store_get_for_user, store_list_for_user, user_role_in_store
 
@@ -242,6 +243,7 @@ def diagnosis(request: HttpRequest, slug: str) -> HttpResponse:
         **_picker_context(choice),
         **page,
         "result": result,
+        "alerts": alerts_for_display(store=store),
         "scorecard": scorecard_order(result.scorecard, result.shortest_stave),
         "stave": next((s for s in result.scorecard if s.stage == result.shortest_stave), None),
         "sales_change": _minus(result.sales, result.base_sales),

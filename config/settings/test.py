@@ -40,5 +40,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Each test process keeps its own cache, so no test sees another's pages.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Unit tests run tasks in-process; tests of the real worker start one (tests/workers.py).
 CELERY_TASK_ALWAYS_EAGER = True

@@ -86,3 +86,15 @@ def test_a_green_target_records_nothing(store: Store, monkeypatch: pytest.Monkey
 @pytest.mark.django_db
 def test_a_deleted_store_is_a_no_op() -> None:
     assert attainment_check_store.delay(987654).get() == 0
+
+
+@pytest.mark.django_db
+def test_a_red_alert_shows_on_the_store_diagnosis_page(
+    client, operator, store: Store, order_value_target: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kpitree.targets.services.store_today", lambda s: dt.date(2025, 3, 11))
+    attainment_check_store.delay(store.pk).get()
+    client.force_login(operator)
+    body = client.get(f"/stores/{store.slug}/?preset=custom&start=2025-03-01&end=2025-03-10").content.decode()
+    assert 'id="attainment-alerts"' in body
+    assert 'data-metric="order_value"' in body
