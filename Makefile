@@ -39,6 +39,9 @@ browser-deps:
 
 ## make screenshots: docs/screenshots/{store_list,diagnosis}.png, taken by the browser test
 screenshots: $(STAMP) browser-deps
+	@# A CJK font, so the Chinese in the pictures is drawn (the tests read text, not pixels).
+	@if ! fc-list 2>/dev/null | grep -qi "noto.*cjk" && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -qq fonts-noto-cjk >/dev/null; fi
 	KPI_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/kpitree/test_browser.py -q
 
 messages: $(STAMP)
