@@ -8,6 +8,8 @@ with how to start the service.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,8 @@ HOW_TO_POSTGRES = (
     "PostgreSQL is not reachable at 127.0.0.1:5432. Start it with "
     "'pg_ctlcluster 15 main start' (or set DATABASE_URL)."
 )
+CHROMIUM = "/usr/bin/chromium"
+IN_CI = os.environ.get("CI", "").lower() not in {"", "0", "false", "no"}
 HOW_TO_REDIS = (
     "Redis is not reachable at 127.0.0.1:6379. Start it with "
     "'redis-server --daemonize yes' (or set REDIS_URL)."
@@ -81,3 +85,27 @@ def analyst(store: Store) -> User:
 def outsider(other_store: Store) -> User:
     """A member of another store only."""
     return _member(other_store, Role.MANAGER, "oscar-outsider")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """Debian's headless Chromium through Playwright (never a downloaded browser).
+    Skips without it, except in CI, where a missing browser fails the run."""
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium not found at {CHROMIUM}: run 'make browser-deps' (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls
+    # made by the fixtures and the live server are still plain synchronous ones.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
