@@ -208,7 +208,7 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
     user, _ = User.objects.get_or_create(username="bench-user")
     for store in stores:
         Membership.objects.get_or_create(user=user, store=store, defaults={"role": "manager"})
-    client = Client()
+    client = Client(HTTP_HOST="localhost")
     client.force_login(user)
     end = date.fromisoformat(args.end)
     months = []

