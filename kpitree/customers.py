@@ -33,7 +33,7 @@ import pandas as pd
 from django.db import connection, transaction
 
 from kpitree.leaves import local_midnight
-from stores.models import PAID_STATUSES, Store
+from stores.models import PAID_STATUSES, Order, Store
 
 RFM_SEGMENTS: tuple[str, ...] = (
     "champions", "loyal", "new", "potential_loyalists", "at_risk", "needs_attention",
@@ -84,7 +84,7 @@ def _score(values: pd.Series) -> np.ndarray:
     return np.clip(np.ceil(pct * 5), 1, 5).astype(np.int64)
 
 
-def rfm_table(*, store: Store, as_of: date) -> pd.DataFrame:
+def rfm_table(*, store: Store, as_of: date, from_orders: bool = False) -> pd.DataFrame:
     """One row per customer with a paid order before ``as_of`` (RFM_COLUMNS),
     ordered by customer id. One grouped query over the store's orders."""
     # MAX of the timestamp (epoch taken once per customer) and a float sum keep
@@ -97,8 +97,19 @@ def rfm_table(*, store: Store, as_of: date) -> pd.DataFrame:
         f"  AND status IN ({_PAID}) AND placed_at < %s GROUP BY customer_id"
         ") a JOIN stores_customer c ON c.id = a.customer_id AND c.store_id = %s"
     )
-    raw = _query(sql, [store.pk, local_midnight(store, as_of), store.pk],
-                 ["customer_id", "external_id", "last_epoch", "frequency", "monetary"])
+    columns = ["customer_id", "external_id", "last_epoch", "frequency", "monetary"]
+    cutoff = local_midnight(store, as_of)
+    if not from_orders and not Order.objects.filter(store=store, placed_at__gte=cutoff).exists():
+        # Nothing placed since: the lifetime columns the rollup refresh keeps on
+        # each customer are the same numbers, without grouping every order.
+        sql = (
+            f"SELECT id, external_id, {_epoch('last_paid_at')}, paid_orders,"  # noqa: S608 (our fragments; values are parameters)
+            " CAST(paid_amount AS double precision) FROM stores_customer"
+            " WHERE store_id = %s AND paid_orders > 0"
+        )
+        raw = _query(sql, [store.pk], columns)
+    else:
+        raw = _query(sql, [store.pk, cutoff, store.pk], columns)
     if raw.empty:
         return pd.DataFrame(columns=RFM_COLUMNS)
     as_of_day = (as_of - date(1970, 1, 1)).days

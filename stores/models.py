@@ -145,7 +145,9 @@ class Department(models.Model):
 class Customer(models.Model):
     """A buyer of one store, as the platform identifies them.
 
-    The lifetime columns are refreshed with the rollups after every load.
+    The lifetime columns are refreshed with the rollups after every load;
+    ``first_paid_at`` and ``last_paid_at`` are when the first and last paid
+    orders were placed (an order belongs to the day it was placed).
     """
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="customers")

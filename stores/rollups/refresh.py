@@ -213,8 +213,8 @@ def _refresh_customer_lifetimes(store: Store, since_epoch: int | None) -> None:
             paid_amount = agg.paid_amount
         FROM (
             SELECT o.customer_id AS customer_id,
-                   MIN(CASE WHEN {paid} THEN COALESCE(o.paid_at, o.placed_at) END) AS first_paid,
-                   MAX(CASE WHEN {paid} THEN COALESCE(o.paid_at, o.placed_at) END) AS last_paid,
+                   MIN(CASE WHEN {paid} THEN o.placed_at END) AS first_paid,
+                   MAX(CASE WHEN {paid} THEN o.placed_at END) AS last_paid,
                    SUM(CASE WHEN {paid} THEN 1 ELSE 0 END) AS paid_orders,
                    COALESCE(SUM(CASE WHEN {paid} THEN o.amount - o.refunded_amount END), 0)
                        AS paid_amount

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from kpitree.customers import (
@@ -15,6 +16,7 @@ from kpitree.customers import (
     segment_customers,
 )
 from stores.models import Store
+from stores.rollups import rollups_refresh
 from tests.kpitree.builders import buy, make_store
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +95,12 @@ def test_cohort_retention(db):
     assert list(table.loc[date(2025, 1, 1), ["m0", "m1", "m2"]]) == [1.0, 0.25, 0.5]
     feb = table.loc[date(2025, 2, 1)]
     assert (feb["m0"], feb["m1"]) == (1.0, 0.5) and math.isnan(feb["m2"])
+
+
+def test_rfm_after_the_last_order_reads_the_lifetime_columns_with_the_same_result(crm_store):
+    rollups_refresh(store=crm_store)
+    after_everything = date(2025, 4, 2)
+    quick = rfm_table(store=crm_store, as_of=after_everything)
+    grouped = rfm_table(store=crm_store, as_of=after_everything, from_orders=True)
+    assert len(quick) == 5
+    pd.testing.assert_frame_equal(quick, grouped)
