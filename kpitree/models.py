@@ -124,3 +124,6 @@ class AttainmentAlert(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["target", "date"], name="alert_unique_target_date")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.target_id} {self.date}: {self.status}"
