@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
+from stores.ingest.normalise import map_values
+
 DEFAULT_RULES: tuple[tuple[str, str], ...] = (
     # affiliate first: 淘宝客 must not fall into "search" or "other"
     ("淘宝客", "cps"), ("淘客", "cps"), ("京挑客", "cps"), ("cps", "cps"), ("affiliate", "cps"),
@@ -43,5 +45,4 @@ def resolver(store_table: Mapping[str, str]) -> Callable[[str], str | None]:
 
 def map_series(raw: pd.Series, resolve: Callable[[str], str | None]) -> pd.Series:
     """Our channel for each cell, or NA when no rule knows the name."""
-    table = {name: resolve(name) for name in raw.dropna().unique()}
-    return raw.map(table).astype("str")
+    return map_values(raw, resolve).astype("str")

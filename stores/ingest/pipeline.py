@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from stores.ingest import reader
 from stores.ingest.channels import resolver
+from stores.ingest.duplicates import DuplicateFinder
 from stores.ingest.errors import IngestError, NeedsMappingError
 from stores.ingest.formats import FORMATS, Format, best_score, detect, mapped_format
 from stores.ingest.formats.base import ORDER_FIELDS, REQUIRED
@@ -132,37 +133,6 @@ def fill_order_fields(canon: pd.DataFrame, carry: pd.DataFrame | None) -> pd.Dat
             taken.index = values.index
             frame[col] = values.where(~missing, taken)
     return frame.iloc[1:] if carry is not None else frame
-
-
-class DuplicateFinder:
-    """Exact duplicate lines across the whole file, in 16 bytes a row."""
-
-    def __init__(self) -> None:
-        self.hashes = np.empty(0, dtype=np.uint64)
-        self.rows = np.empty(0, dtype=np.int64)
-
-    def first_rows(self, raw: pd.DataFrame, row_no: np.ndarray) -> np.ndarray:
-        """For each row, the row it duplicates, or 0."""
-        h = pd.util.hash_pandas_object(raw, index=False).to_numpy()
-        out = np.zeros(len(h), dtype=np.int64)
-        if len(self.hashes):
-            idx = np.searchsorted(self.hashes, h).clip(0, len(self.hashes) - 1)
-            hit = self.hashes[idx] == h
-            out[hit] = self.rows[idx[hit]]
-        series = pd.Series(row_no, index=h)
-        dup_in_chunk = series.index.duplicated(keep="first")
-        firsts = series[~dup_in_chunk]
-        firsts = firsts[~firsts.index.duplicated()]
-        inner = dup_in_chunk & (out == 0)
-        if inner.any():
-            out[inner] = firsts.reindex(h[inner]).to_numpy()
-        new = (out == 0) & ~dup_in_chunk
-        if new.any():
-            hashes = np.concatenate([self.hashes, h[new]])
-            rows = np.concatenate([self.rows, row_no[new]])
-            order = np.argsort(hashes, kind="stable")
-            self.hashes, self.rows = hashes[order], rows[order]
-        return out
 
 
 def read_and_stage(

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from stores.ingest.normalise import map_values
+
 ORDER_FIELDS = (
     "order_id", "customer_id", "placed_at", "paid_at", "status", "amount",
     "refunded_amount", "items", "channel", "inquired",
@@ -75,7 +77,7 @@ class Format:
 def map_status(raw: pd.Series, table: Mapping[str, str]) -> pd.Series:
     """Map exact status texts; unknown texts stay as they are (validation reports them)."""
     lowered = raw.str.strip().str.lower()
-    mapped = lowered.map({k.lower(): v for k, v in table.items()})
+    mapped = map_values(lowered, {k.lower(): v for k, v in table.items()})
     return mapped.where(mapped.notna(), raw)
 
 
