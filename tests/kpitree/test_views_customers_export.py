@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 
 from kpitree.views import csv_safe
+from stores.rollups import rollups_refresh
 from tests.factories import CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +55,8 @@ def test_export_is_utf8_with_bom_and_neutralises_formulas(client, operator, stor
                      placed_at=datetime(2025, 3, 20, 4, 0, tzinfo=UTC))
     stranger = CustomerFactory(store=other_store, external_id="not-yours")
     OrderFactory(store=other_store, customer=stranger, placed_at=datetime(2025, 3, 20, 4, 0, tzinfo=UTC))
+    for each in (store, other_store):  # as every load does
+        rollups_refresh(store=each)
     client.force_login(operator)
 
     raw, rows = _export(client, store, "churned")
