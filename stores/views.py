@@ -47,7 +47,8 @@ def upload_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "stores/upload_list.html",
-        {"store": store, "form": form, "uploads": upload_list_for_store(store=store)},
+        {"store": store, "form": form, "uploads": upload_list_for_store(store=store),
+         "tab": "uploads", "can_upload": True},
     )
 
 
@@ -71,6 +72,8 @@ def upload_detail(request: HttpRequest, slug: str, upload_id: int) -> HttpRespon
             "upload": upload,
             "mapping_form": mapping_form,
             "rejections": upload_rejections_preview(upload=upload),
+            "tab": "uploads",
+            "can_upload": True,  # only uploaders reach these pages
         },
     )
 
