@@ -113,17 +113,36 @@ def time_copy(url: str, path: Path) -> float:
 
 
 CHILD = """
-import json, os, sys, time, django
+import json, logging, re, resource, time, django
 django.setup()
 from django.core.management import call_command
 from stores.models import Store
+
+stages = {}
+
+
+class Stages(logging.Handler):
+    def emit(self, record):
+        found = re.findall(r"(read and staged|upserted|rollups|committed)[^,]*? in ([0-9.]+)s", record.getMessage())
+        stages.update({name: float(seconds) for name, seconds in found})
+
+
+log = logging.getLogger("stores.services")
+log.addHandler(Stages())
+log.setLevel(logging.INFO)
 Store.objects.create(slug=%(store)r, name="Bench", platform="other", timezone="Asia/Shanghai")
 from io import StringIO
 out = StringIO()
 started = time.perf_counter()
 call_command("ingest", %(path)r, "--store", %(store)r, stdout=out)
 elapsed = time.perf_counter() - started
-print(json.dumps({"seconds": elapsed, "result": json.loads(out.getvalue().strip().splitlines()[-1])}))
+# VmHWM is this process image's own peak: ru_maxrss would also count the
+# parent's memory inherited up to exec.
+hwm_kb = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+print(json.dumps({
+    "seconds": elapsed, "peak_kb": hwm_kb, "stages": stages,
+    "result": json.loads(out.getvalue().strip().splitlines()[-1]),
+}))
 """
 
 
@@ -145,11 +164,10 @@ def time_pipeline(url: str, path: Path) -> tuple[float, float, dict]:
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
+    if proc.wait() != 0:
         raise SystemExit(f"pipeline failed:\n{output}")
     report = json.loads(output.strip().splitlines()[-1])
-    return report["seconds"], usage.ru_maxrss / 1024, report["result"]
+    return report["seconds"], report["peak_kb"] / 1024, report["result"] | {"stages": report["stages"]}
 
 
 def main() -> None:
@@ -171,7 +189,10 @@ def main() -> None:
     print(f"(a) psql \\copy, bare table:   {copy_s:7.2f} s  {args.rows / copy_s:>10,.0f} rows/s")
     pipeline_s, peak_mb, result = time_pipeline(args.database_url, path)
     print(f"(b) our pipeline (ingest):    {pipeline_s:7.2f} s  {args.rows / pipeline_s:>10,.0f} rows/s")
+    stages = result.pop("stages")
     print(f"    result: {json.dumps(result)}")
+    other = pipeline_s - sum(stages.values())
+    print("    stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()) + f", other {other:.2f}")
     if result["status"] != "loaded" or result["rows_loaded"] != args.rows:
         raise SystemExit("the pipeline did not load every row")
     ratio = pipeline_s / copy_s
