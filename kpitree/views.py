@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -19,10 +18,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from kpitree import charts, customers, pagecache, selectors
+from kpitree import charts, customers, pagecache, pages, selectors
 from kpitree import formatting as fmt
-from kpitree.engine import CHANNELS
-from kpitree.periods import Period, PeriodError, period_resolve, store_today
+from kpitree.periods import PeriodError, period_resolve, store_today
 from kpitree.scorecard import STAGES, StageRow
 from kpitree.targets.display import alerts_for_display
 from stores.models import Store
@@ -33,8 +31,6 @@ PERIOD_CHOICES: tuple[str, ...] = (
     "this_year", "custom",
 )
 BASE_CHOICES: tuple[str, ...] = ("previous", "last_year", "target", "peers")
-DEFAULT_PRESET = "this_month"
-DEFAULT_BASE = "previous"
 UPLOAD_ROLES = ("manager", "analyst")
 
 
@@ -51,34 +47,6 @@ def period_labels() -> dict[str, str]:
     }
 
 
-def base_labels() -> dict[str, str]:
-    return {
-        "previous": _("Previous period"),
-        "last_year": _("Same period last year"),
-        "target": _("Target"),
-        "peers": _("Peer median"),
-    }
-
-
-@dataclass(frozen=True)
-class PeriodChoice:
-    """What the period and base pickers asked for, resolved for one store."""
-
-    preset: str
-    base: str
-    period: Period
-    start: date | None
-    end: date | None
-    error: str = ""
-
-    @property
-    def query(self) -> str:
-        query = f"period={self.preset}&base={self.base}"
-        if self.preset == "custom":
-            query += f"&start={self.period.start.isoformat()}&end={self.period.end.isoformat()}"
-        return query
-
-
 def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
@@ -86,31 +54,31 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def period_choice(request: HttpRequest, *, today: date) -> PeriodChoice:
+def period_choice(request: HttpRequest, *, today: date) -> pages.PeriodChoice:
     """The period from ?period=&start=&end=&base=; bad input falls back to the
     default with a message rather than an error page."""
-    preset = request.GET.get("period", DEFAULT_PRESET)
-    base = request.GET.get("base", DEFAULT_BASE)
+    preset = request.GET.get("period", pages.DEFAULT_PRESET)
+    base = request.GET.get("base", pages.DEFAULT_BASE)
     start, end = _date(request.GET.get("start")), _date(request.GET.get("end"))
     error = ""
     if base not in BASE_CHOICES:
-        base, error = DEFAULT_BASE, _("Unknown base; comparing with the previous period.")
+        base, error = pages.DEFAULT_BASE, _("Unknown base; comparing with the previous period.")
     if preset not in PERIOD_CHOICES:
-        preset, error = DEFAULT_PRESET, _("Unknown period; showing this month.")
+        preset, error = pages.DEFAULT_PRESET, _("Unknown period; showing this month.")
     try:
         period = period_resolve(preset=preset, start=start, end=end, today=today)
     except PeriodError:
-        preset, error = DEFAULT_PRESET, _("Choose a start and an end date (the end not before the start).")
+        preset, error = pages.DEFAULT_PRESET, _("Choose a start and an end date (the end not before the start).")
         period = period_resolve(preset=preset, today=today)
-    return PeriodChoice(preset, base, period, start, end, error)
+    return pages.PeriodChoice(preset, base, period, start, end, error)
 
 
-def _picker_context(choice: PeriodChoice) -> dict[str, object]:
+def _picker_context(choice: pages.PeriodChoice) -> dict[str, object]:
     return {
         "choice": choice,
         "period_options": list(period_labels().items()),
-        "base_options": list(base_labels().items()),
-        "base_label": base_labels()[choice.base],
+        "base_options": list(pages.base_labels().items()),
+        "base_label": pages.base_labels()[choice.base],
     }
 
 
@@ -129,7 +97,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     for store in stores:
         # Each store has its own "today" (time zones), so resolve per store.
         choice = period_choice(request, today=store_today(store))
-        item, spark_json = _store_overview(store, choice, versions[store.pk])
+        item, spark_json = pages.store_overview_cached(store, choice, versions[store.pk])
         rows.append(
             {
                 "store": store,
@@ -149,81 +117,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "kpitree/overview.html", context)
 
 
-def _store_overview(
-    store: Store, choice: PeriodChoice, version: str
-) -> tuple[selectors.StoreOverview, str]:
-    def build() -> tuple[selectors.StoreOverview, str]:
-        item = selectors.store_overview(store=store, period=choice.period, base=choice.base)
-        spark = charts.sparkline_figure(series=item.daily_sales, currency=store.currency)
-        return item, charts.figure_json(spark, static=True) if spark else ""
-
-    return pagecache.cached(
-        store=store, version=version, parts=("overview", choice.period, choice.base), build=build
-    )
-
-
 def scorecard_order(stages: list[StageRow], shortest: int | None) -> list[StageRow]:
     """The shortest stave first, then the stages in their funnel order."""
     return sorted(stages, key=lambda s: (s.stage != shortest, s.stage))
-
-
-def _diagnosis_get(store: Store, choice: PeriodChoice, version: str) -> selectors.Diagnosis:
-    return pagecache.cached(
-        store=store, version=version, parts=("diagnosis", choice.period, choice.base),
-        build=lambda: selectors.diagnosis_get(store=store, period=choice.period, base=choice.base),
-    )
-
-
-def diagnosis_figures(
-    *, store: Store, choice: PeriodChoice, result: selectors.Diagnosis
-) -> dict[str, object]:
-    """Every figure of the diagnosis page, as JSON for the template."""
-    base_label = base_labels()[choice.base]
-    figures: dict[str, str] = {}
-    tree_items = [
-        {"tree": tree, "json": charts.figure_json(
-            charts.tree_figure(tree, currency=store.currency, base_label=base_label))}
-        for tree in result.trees.values()
-    ]
-    funnel = result.trees.get("funnel")
-    if funnel is not None:
-        figures["waterfall"] = charts.figure_json(
-            charts.waterfall_figure(
-                tree=funnel, currency=store.currency, sales=result.sales,
-                base_sales=result.base_sales, base_label=base_label,
-            )
-        )
-    trend_metrics = [
-        ("sales", "money", _("Sales")),
-        ("visitors", "count", _("Visitors")),
-        ("conversion", "rate", _("Conversion rate")),
-        ("order_value", "money", _("Average order value")),
-    ]
-    daily = selectors.daily_series(
-        store=store, period=choice.period,
-        metrics=[m for m, _u, _t in trend_metrics] + [f"visitors_{c}" for c in CHANNELS],
-    )
-    base_daily = (
-        selectors.daily_series(store=store, period=result.base_period,
-                               metrics=[m for m, _u, _t in trend_metrics])
-        if result.base_period is not None
-        else None
-    )
-    trends = []
-    for column, unit, title in trend_metrics:
-        fig = charts.trend_figure(
-            current=daily, base=base_daily, column=column, unit=unit, title=title,
-            currency=store.currency, base_label=base_label,
-        )
-        trends.append({"id": f"trend-{column}", "title": title,
-                       "json": charts.figure_json(fig) if fig else ""})
-    mix = charts.channel_mix_figure(daily=daily, channel_names=channel_names())
-    return {
-        "figures": figures,
-        "tree_items": tree_items,
-        "trends": trends,
-        "mix_json": charts.figure_json(mix) if mix else "",
-    }
 
 
 @login_required
@@ -231,13 +127,7 @@ def diagnosis_figures(
 def diagnosis(request: HttpRequest, slug: str) -> HttpResponse:
     store = store_get_for_user(user=request.user, slug=slug)
     choice = period_choice(request, today=store_today(store))
-    version = pagecache.store_data_version(store)
-    result = _diagnosis_get(store, choice, version)
-    page = pagecache.cached(
-        store=store, version=version, per_language=True,
-        parts=("diagnosis-figures", choice.period, choice.base),
-        build=lambda: diagnosis_figures(store=store, choice=choice, result=result),
-    )
+    result, page = pages.diagnosis_page(store=store, choice=choice)
     context = {
         **_store_context(request, store, "diagnosis"),
         **_picker_context(choice),
@@ -258,13 +148,13 @@ def node_detail(request: HttpRequest, slug: str, tree: str, key: str) -> HttpRes
     """The drill-down panel: a node, its children, its daily values."""
     store = store_get_for_user(user=request.user, slug=slug)
     choice = period_choice(request, today=store_today(store))
-    result = _diagnosis_get(store, choice, pagecache.store_data_version(store))
+    result = pages.diagnosis_cached(store, choice, pagecache.store_data_version(store))
     tree_result = result.trees.get(tree)
     node = next((n for n in tree_result.nodes if n.key == key), None) if tree_result else None
     if tree_result is None or node is None:
         raise Http404("No such node")
     children = [n for n in tree_result.nodes if n.parent == key]
-    base_label = base_labels()[choice.base]
+    base_label = pages.base_labels()[choice.base]
     column = key if key in selectors.SERIES_METRICS else None
     figure_json = ""
     daily_rows: list[tuple[date, str]] = []
@@ -298,98 +188,17 @@ def node_detail(request: HttpRequest, slug: str, tree: str, key: str) -> HttpRes
     return render(request, "kpitree/_node_detail.html", context)
 
 
-def lifecycle_labels() -> dict[str, str]:
-    return {
-        "prospect": _("Not yet a customer"),
-        "new": _("New"),
-        "active": _("Active"),
-        "at_risk": _("At risk"),
-        "churned": _("Churned"),
-    }
-
-
-def rfm_segment_labels() -> dict[str, str]:
-    return {
-        "champions": _("Champions"),
-        "loyal": _("Loyal"),
-        "new": _("New customers"),
-        "potential_loyalists": _("Potential loyalists"),
-        "at_risk": _("At risk"),
-        "needs_attention": _("Needs attention"),
-        "hibernating": _("Hibernating"),
-        "lost": _("Lost"),
-    }
-
-
-FLOW_DAYS = 30
-COHORT_MONTHS = 12
-
-
-def customer_page_data(*, store: Store, as_of: date) -> dict[str, object]:
-    """Counts, flows, the RFM grid and the cohorts for the customers page."""
-    # rfm_table is the expensive read (one grouped pass over the store's orders);
-    # the counts and the grid are summaries of it, so read it once, not three times.
-    table = customers.rfm_table(store=store, as_of=as_of)
-    before = customers.rfm_table(store=store, as_of=as_of - timedelta(days=FLOW_DAYS))
-    first = date(as_of.year, as_of.month, 1)
-    for _i in range(COHORT_MONTHS - 1):
-        first = (first - timedelta(days=1)).replace(day=1)
-    cohorts = customers.cohort_retention(store=store, start=first, end=as_of - timedelta(days=1))
-    states = lifecycle_labels()
-    by_state = charts.segment_summary(table, "lifecycle")
-    counts = {k: by_state.get(k, (0, 0.0))[0] for k in customers.LIFECYCLE_STATES}
-    by_segment = charts.segment_summary(table, "segment")
-    flows = charts.lifecycle_flows(before, table)
-    figures: dict[str, str] = {}
-    if sum(counts.values()):
-        figures["lifecycle-counts"] = charts.figure_json(charts.bar_figure(
-            labels=[states[k] for k in counts], values=list(counts.values()),
-            hover=[f"{states[k]}: {fmt.number(v)} · {fmt.money(by_state.get(k, (0, 0.0))[1], store.currency)}"
-                   for k, v in counts.items()],
-        ))
-    sankey = charts.sankey_figure(
-        sources=[f"then:{a}" for a, _b, _n in flows], targets=[f"now:{b}" for _a, b, _n in flows],
-        values=[n for _a, _b, n in flows],
-        node_labels={f"{when}:{k}": f"{v} ({label})" for k, v in states.items()
-                     for when, label in (("then", _("%(days)s days ago") % {"days": FLOW_DAYS}),
-                                         ("now", _("now")))},
-    )
-    if sankey is not None:
-        figures["lifecycle-flows"] = charts.figure_json(sankey)
-    rfm = charts.rfm_grid_figure(grid=charts.rfm_cells(table), currency=store.currency)
-    if rfm is not None:
-        figures["rfm-grid"] = charts.figure_json(rfm)
-    cohort = charts.cohort_figure(cohorts=cohorts)
-    if cohort is not None:
-        figures["cohorts"] = charts.figure_json(cohort)
-    segments = [
-        {"key": k, "label": label, "customers": by_segment.get(k, (0, 0.0))[0],
-         "sales": by_segment.get(k, (0, 0.0))[1]}
-        for k, label in rfm_segment_labels().items()
-    ]
-    lifecycle = [
-        {"key": k, "label": states[k], "customers": counts.get(k, 0),
-         "sales": by_state.get(k, (0, 0.0))[1]}
-        for k in customers.LIFECYCLE_STATES
-    ]
-    return {"figures": figures, "segments": segments, "lifecycle": lifecycle,
-            "customers_total": len(table)}
-
-
 @login_required
 @require_GET
 def customers_page(request: HttpRequest, slug: str) -> HttpResponse:
     store = store_get_for_user(user=request.user, slug=slug)
     as_of = _date(request.GET.get("as_of")) or store_today(store)
-    data = pagecache.cached(
-        store=store, parts=("customers", as_of), per_language=True,
-        build=lambda: customer_page_data(store=store, as_of=as_of),
-    )
+    data = pages.customer_page(store=store, as_of=as_of)
     context = {
         **_store_context(request, store, "customers"),
         **data,
         "as_of": as_of,
-        "flow_days": FLOW_DAYS,
+        "flow_days": pages.FLOW_DAYS,
         "currency": store.currency,
     }
     return render(request, "kpitree/customers.html", context)
@@ -442,17 +251,6 @@ def csv_stream(header: Iterable[str], rows: Iterable[Iterable[object]]) -> Itera
     yield "\ufeff" + writer.writerow([csv_safe(h) for h in header])
     for row in rows:
         yield writer.writerow([csv_safe(cell) for cell in row])
-
-
-def channel_names() -> dict[str, str]:
-    return {
-        "search": _("Search"),
-        "cps": _("Affiliate (CPS)"),
-        "community": _("Community"),
-        "ads": _("Display ads"),
-        "activity": _("Activities and group buys"),
-        "other": _("Organic and other"),
-    }
 
 
 def _minus(a: float | None, b: float | None) -> float | None:

@@ -9,6 +9,7 @@ from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from stores.models import Upload, UploadStatus
 from stores.services import upload_fail, upload_process, uploads_requeue_stale
 
 #: Only these mean "try again later": the database or the broker was away.
@@ -36,7 +37,13 @@ class UploadTask(Task):
 )
 def upload_process_task(self: Task, upload_id: int) -> dict[str, Any]:
     """Load one upload. Validation failures end in the upload's status, never in a retry."""
-    return upload_process(upload_id=upload_id).as_dict()
+    result = upload_process(upload_id=upload_id)
+    if result.status == UploadStatus.LOADED:
+        # New data: build the store's first pages now rather than on the next
+        # visit (by name: the pages belong to kpitree, which depends on us).
+        store_id = Upload.objects.values_list("store_id", flat=True).get(pk=upload_id)
+        self.app.tasks["kpitree.store_pages_warm"].delay(store_id)
+    return result.as_dict()
 
 
 @shared_task(name="stores.uploads_requeue_stale", acks_late=True, expires=240)

@@ -108,13 +108,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Celery: without REDIS_URL tasks run in-process (the demo); with it, on workers.
 REDIS_URL = env_str("REDIS_URL", "")
-# Page fragments are cached per store and data version (kpitree/pagecache.py):
-# in Redis where there is one, so every web process shares them.
+# Page data is cached per store and data version (kpitree/pagecache.py) and
+# warmed by the worker after each load, so the cache must be shared between
+# processes: Redis where there is one, else files under var/ (the demo).
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+              "LOCATION": str(VAR_DIR / "cache")}
     )
 }
 CELERY_BROKER_URL = REDIS_URL or "memory://"

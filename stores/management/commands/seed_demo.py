@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from config.celery_app import app as celery_app
 from stores.demo import DEMO_STORES, DemoLogin, demo_seed, demo_stores_exist, demo_users_ensure
 
 
@@ -62,6 +63,10 @@ class Command(BaseCommand):
                 scale=scale,
                 log=lambda line: self.stdout.write(f"  {line}"),
             )
+            # Build each store's first pages now (the task is kpitree's, named to keep
+            # stores free of imports from it), so the demo's first clicks are quick.
+            for result in seeded:
+                celery_app.tasks["kpitree.store_pages_warm"].delay(result.store.pk)
             total = sum(result.orders for result in seeded)
             self.stdout.write(
                 self.style.SUCCESS(
