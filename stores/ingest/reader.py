@@ -24,8 +24,11 @@ from stores.ingest.errors import IngestError
 
 SAMPLE_BYTES = 256 * 1024
 HEADER_SCAN_ROWS = 30
-# About 75k order lines a chunk: peak memory grows with the block size, speed does not.
+# About 50k order lines a chunk: peak memory grows with the chunk size, speed does not.
 DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024
+# Arrow reads up to 32 blocks ahead of us: small blocks keep that to 32MB,
+# and a chunk gathers blocks until it holds DEFAULT_BLOCK_BYTES.
+READ_BLOCK_BYTES = 1024 * 1024
 
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -140,7 +143,7 @@ def clean_frame(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def clean_batch(batch: pa.RecordBatch) -> pd.DataFrame:
+def clean_batch(batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:
     """clean_frame in arrow, column by column, before pandas sees the cells."""
     columns = {}
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
@@ -150,7 +153,7 @@ def clean_batch(batch: pa.RecordBatch) -> pd.DataFrame:
                 pc.replace_substring_regex(s, pattern=_PROTECTED_ARROW, replacement=r"\1\2\3")
             )
         columns[name] = pc.if_else(pc.equal(s, ""), pa.scalar(None, s.type), s)
-    return pa.RecordBatch.from_pydict(columns).to_pandas()
+    return pa.Table.from_pydict(columns).to_pandas()
 
 
 def _dedupe(names: list[str]) -> list[str]:
@@ -294,7 +297,7 @@ def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None
     read_options = pacsv.ReadOptions(
         column_names=info.columns,
         skip_rows=info.header_row + 1,
-        block_size=block_bytes,
+        block_size=min(block_bytes, READ_BLOCK_BYTES),
         encoding=encoding,
         use_threads=True,
     )
@@ -318,6 +321,8 @@ def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None
             return
         raise IngestError(_("The file could not be read as CSV: %(error)s") % {"error": exc}) from exc
     row_no = info.header_row + 2
+    pending: list[pa.RecordBatch] = []
+    pending_bytes = pending_rows = 0
     try:
         while True:
             try:
@@ -326,13 +331,20 @@ def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None
                 break
             except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
                 raise IngestError(
-                    _("The file could not be read as CSV near row %(row)d: %(error)s") % {"row": row_no, "error": exc}
+                    _("The file could not be read as CSV near row %(row)d: %(error)s")
+                    % {"row": row_no + pending_rows, "error": exc}
                 ) from exc
             if batch.num_rows == 0:
                 continue
-            frame = clean_batch(batch)
-            yield Chunk(frame, row_no)
-            row_no += batch.num_rows
+            pending.append(batch)
+            pending_bytes += batch.nbytes
+            pending_rows += batch.num_rows
+            if pending_bytes >= block_bytes:
+                yield Chunk(clean_batch(pa.Table.from_batches(pending).combine_chunks()), row_no)
+                row_no += pending_rows
+                pending, pending_bytes, pending_rows = [], 0, 0
+        if pending:
+            yield Chunk(clean_batch(pa.Table.from_batches(pending).combine_chunks()), row_no)
     finally:
         source.close()
 
