@@ -180,11 +180,22 @@ PAID_STATUSES = (OrderStatus.PAID, OrderStatus.REFUNDED)
 
 
 class Order(models.Model):
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="orders")
+    # Orders are the one table that grows by millions; every index and foreign
+    # key check costs at each load. The store and customer columns are covered
+    # by the composite indexes below (every query names the store), so they
+    # get no single-column index of their own.
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="orders", db_index=False
+    )
     external_id = models.CharField(max_length=100)
     # Guest checkouts have no customer: each such order counts as its own new buyer.
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        db_index=False,
     )
     placed_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -194,8 +205,16 @@ class Order(models.Model):
     items = models.IntegerField(default=0)
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.OTHER)
     inquired = models.BooleanField(null=True, blank=True)
+    # Which upload last wrote the order: a note for people, not a relation the
+    # database has to check on every row of every load.
     upload = models.ForeignKey(
-        "Upload", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "Upload",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -219,7 +238,10 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by the unique (order, line_no) constraint, which leads with it.
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
     line_no = models.PositiveIntegerField()
     sku = models.CharField(max_length=100, blank=True)
     title = models.CharField(max_length=500, blank=True)
