@@ -15,8 +15,9 @@ import io
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,7 +75,7 @@ def _cents_sql(column: str) -> str:
     return f"CAST(ROUND({column} * 100) AS INTEGER)"
 
 
-def _read_sql(sql: str, params: list[int], columns: list[str]) -> pd.DataFrame:
+def _read_sql(sql: str, params: list[Any], columns: list[str]) -> pd.DataFrame:
     """Run a query into a DataFrame; on PostgreSQL through COPY, which is the
     fast way out as well as in."""
     with connection.cursor() as cursor:
@@ -100,12 +101,30 @@ def _epoch_to_day(epochs: pd.Series, store: Store) -> np.ndarray:
     return np.where(mask, compute.NONE, days)
 
 
-def load_orders(store: Store, since_epoch: int | None) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Part:
+    """Customers whose id (a guest order: its own id) is ``index`` modulo ``count``.
+
+    Every rollup is a sum over customers, so it can be computed a part at a
+    time and added up: memory follows the part, not the store."""
+
+    index: int = 0
+    count: int = 1
+
+
+def _instant(epoch: int) -> Any:
+    return connection.ops.adapt_datetimefield_value(datetime.fromtimestamp(epoch, tz=UTC))
+
+
+def load_orders(store: Store, since_epoch: int | None, part: Part = Part()) -> pd.DataFrame:  # noqa: B008 (frozen)
     where = "store_id = %s"
-    params: list[int] = [store.pk]
+    params: list[Any] = [store.pk]
     if since_epoch is not None:
-        where += f" AND {_epoch_sql('placed_at')} >= %s"
-        params.append(since_epoch)
+        where += " AND placed_at >= %s"  # plain column: the (store, placed_at) index serves it
+        params.append(_instant(since_epoch))
+    if part.count > 1:
+        where += " AND COALESCE(customer_id, id) %% %s = %s"
+        params += [part.count, part.index]
     sql = (
         f"SELECT id, customer_id, {_epoch_sql('placed_at')}, "  # noqa: S608 (our fragments; values are parameters)
         f"CASE WHEN status IN ({PAID_SQL}) THEN 1 ELSE 0 END, "
@@ -127,18 +146,22 @@ def load_orders(store: Store, since_epoch: int | None) -> pd.DataFrame:
     return raw[compute.ORDER_COLUMNS]
 
 
-def load_history(store: Store, before_epoch: int) -> pd.DataFrame:
+def load_history(store: Store, before_epoch: int, part: Part = Part()) -> pd.DataFrame:  # noqa: B008 (frozen)
     epoch = _epoch_sql("placed_at")
     paid = f"status IN ({PAID_SQL})"
+    in_part = " AND customer_id %% %s = %s" if part.count > 1 else ""
     sql = (
         f"SELECT customer_id, MAX(CASE WHEN {paid} THEN {epoch} END), "  # noqa: S608 (our fragments; values are parameters)
         f"SUM(CASE WHEN {paid} THEN 1 ELSE 0 END), MIN(CASE WHEN {paid} THEN {epoch} END), "
         f"MAX({epoch}), MAX(CASE WHEN inquired THEN {epoch} END) "
-        f"FROM stores_order WHERE store_id = %s AND customer_id IS NOT NULL AND {epoch} < %s "
+        f"FROM stores_order WHERE store_id = %s AND customer_id IS NOT NULL AND placed_at < %s{in_part} "
         f"GROUP BY customer_id"
     )
+    params: list[Any] = [store.pk, _instant(before_epoch)]
+    if part.count > 1:
+        params += [part.count, part.index]
     raw = _read_sql(
-        sql, [store.pk, before_epoch],
+        sql, params,
         ["customer_id", "last_paid", "paid_count", "first_paid", "last_placed", "last_inquired"],
     )
     if raw.empty:
@@ -230,34 +253,77 @@ def _refresh_customer_lifetimes(store: Store, since_epoch: int | None) -> None:
         cursor.execute(sql, params)
 
 
-def rollups_refresh(*, store: Store, since: date | None = None) -> RollupRefreshResult:
+#: Orders per part: bounds the refresh's memory (about 1 KB per order in pandas).
+PART_ORDERS = 400_000
+
+
+def _day_bounds(store: Store, since_epoch: int | None) -> tuple[int | None, int | None, int]:
+    """First and last local day with orders (from ``since`` on), and the count."""
+    where = "store_id = %s"
+    params: list[Any] = [store.pk]
+    if since_epoch is not None:
+        where += " AND placed_at >= %s"
+        params.append(_instant(since_epoch))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_epoch_sql('MIN(placed_at)')}, {_epoch_sql('MAX(placed_at)')}, COUNT(*) "  # noqa: S608 (our fragments; values are parameters)
+            f"FROM stores_order WHERE {where}",
+            params,
+        )
+        low, high, count = cursor.fetchone()
+    if not count:
+        return None, None, 0
+    days = _epoch_to_day(pd.Series([low, high]), store)
+    return int(days[0]), int(days[1]), int(count)
+
+
+def _add_up(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames, ignore_index=True).groupby(keys, as_index=False, sort=True).sum()
+
+
+def rollups_refresh(
+    *, store: Store, since: date | None = None, part_orders: int = PART_ORDERS
+) -> RollupRefreshResult:
     """Rewrite the store's rollups from local date ``since`` on (None: all).
 
-    Runs in one transaction (a savepoint inside the caller's), so a failure
-    leaves the previous rollups as they were.
+    Customers are read in parts of about ``part_orders`` orders and the parts'
+    rollups added up, so memory stays flat however large the store. Runs in
+    one transaction (a savepoint inside the caller's), so a failure leaves
+    the previous rollups as they were.
     """
     started = time.perf_counter()
     windows = compute.Windows(store.nurture_window_days, store.churn_window_days)
     with transaction.atomic():
         if since is None:
             since_day: int | None = None
-            orders = load_orders(store, None)
-            history = pd.DataFrame(columns=compute.HISTORY_COLUMNS)
-            first_day = int(orders["day"].min()) if len(orders) else to_day(timezone.localdate())
+            load_epoch: int | None = None
         else:
             since_day = to_day(since) - windows.churn_days - 1
-            load_from = compute.earliest_period_start(since_day)
-            load_epoch = _local_midnight_epoch(store, from_day(load_from))
-            orders = load_orders(store, load_epoch)
-            history = load_history(store, load_epoch)
-            first_day = since_day
+            load_epoch = _local_midnight_epoch(store, from_day(compute.earliest_period_start(since_day)))
+        low, high, count = _day_bounds(store, load_epoch)
+        first_day = since_day if since_day is not None else (
+            low if low is not None else to_day(timezone.localdate()))
         # Bases run through today so that a period starting after the last
         # order still finds who was nurtured, active or lapsed at its start.
         today = to_day(timezone.localdate(timezone=store.tzinfo)) + 1
-        last_day = max(int(orders["day"].max()) + 1 if len(orders) else first_day, today)
-        sales = compute.sales_daily(orders[orders["day"] >= first_day])
-        customers = compute.customer_daily(orders, history, windows, first_day)
-        bases = compute.customer_base_daily(orders, history, windows, first_day, last_day)
+        last_day = max(high + 1 if high is not None else first_day, today)
+        parts = max(1, -(-count // max(part_orders, 1)))
+        sales_parts, customer_parts, base_parts = [], [], []
+        for index in range(parts):
+            part = Part(index, parts)
+            orders = load_orders(store, load_epoch, part)
+            history = (pd.DataFrame(columns=compute.HISTORY_COLUMNS) if load_epoch is None
+                       else load_history(store, load_epoch, part))
+            sales_parts.append(compute.sales_daily(orders[orders["day"] >= first_day]))
+            customer_parts.append(compute.customer_daily(orders, history, windows, first_day))
+            base_parts.append(
+                compute.customer_base_daily(orders, history, windows, first_day, last_day))
+            del orders, history
+        sales = _add_up(sales_parts, ["day", "channel"])
+        customers = _add_up(customer_parts, ["grain", "day", "segment"])
+        bases = _add_up(base_parts, ["day"])
         # A missing day reads as zeros; storing none keeps full and partial refreshes alike.
         bases = bases[bases.drop(columns="day").to_numpy().any(axis=1)]
         _write(store, since_day, sales, customers, bases)
@@ -267,7 +333,7 @@ def rollups_refresh(*, store: Store, since: date | None = None) -> RollupRefresh
     result = RollupRefreshResult(
         store_id=store.pk,
         from_date=None if since_day is None else from_day(since_day),
-        orders_read=len(orders),
+        orders_read=count,
         sales_rows=len(sales),
         customer_rows=len(customers),
         base_rows=len(bases),
@@ -275,4 +341,3 @@ def rollups_refresh(*, store: Store, since: date | None = None) -> RollupRefresh
     )
     logger.info("rollups refreshed: %s", result)
     return result
-
