@@ -175,6 +175,12 @@ def _snapshot(store):
     return sales, customers, bases
 
 
+def _later(rows: list[Row]) -> list[Row]:
+    """The same rows 200 days on (guests renamed: a guest is one order)."""
+    return [Row(r.key if not r.key.startswith("guest") else f"{r.key}-b", r.day + timedelta(days=200),
+                r.paid, r.inquired, r.cents, r.refund, r.items) for r in rows]
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(first=rows_strategy, second=rows_strategy)
 def test_incremental_refresh_ends_where_a_full_refresh_does(first, second):
@@ -183,8 +189,7 @@ def test_incremental_refresh_ends_where_a_full_refresh_does(first, second):
     write(store, first, tz, [9])
     rollups_refresh(store=store)
     # A later load touches dates from min(second) on.
-    shifted = [Row(r.key if not r.key.startswith("guest") else f"{r.key}-b", r.day + timedelta(days=200),
-                   r.paid, r.inquired, r.cents, r.refund, r.items) for r in second]
+    shifted = _later(second)
     write(store, shifted, tz, [20, 21, 22], prefix="second")
     rollups_refresh(store=store, since=min(r.day for r in shifted))
     incremental = _snapshot(store)
@@ -232,8 +237,7 @@ def test_refreshing_customers_a_part_at_a_time_adds_up_to_the_whole(first, secon
     rollups_refresh(store=store, part_orders=3)  # many parts
     assert _snapshot(store) == whole
     # And incrementally, with history read part by part too.
-    shifted = [Row(r.key if not r.key.startswith("guest") else f"{r.key}-b", r.day + timedelta(days=200),
-                   r.paid, r.inquired, r.cents, r.refund, r.items) for r in second]
+    shifted = _later(second)
     write(store, shifted, tz, [20, 21, 22], prefix="second")
     rollups_refresh(store=store, since=min(r.day for r in shifted), part_orders=2)
     parted = _snapshot(store)
