@@ -6,9 +6,10 @@ store-local date; the orders placed before it count, so recency is the
 number of days from the last purchase day to ``as_of`` (1 = bought the day
 before).
 
-RFM scores are quintiles 1-5 (5 best: most recent, most frequent, highest
-spend) by percentile rank with ties averaged, so equal values always share a
-score; with most customers buying once, the frequency scores bunch low.
+RFM scores run 1-5 (5 best). Recency and monetary are quintiles by percentile
+rank with ties averaged, so equal values always share a score. Frequency uses
+fixed bands instead (1, 2, 3, 4-5, 6+ orders): most customers buy once, and
+quintiles of so many ties leave whole columns of the grid empty.
 
 RFM segments, first match wins (R and F scores):
 champions R>=4 F>=4; loyal R>=3 F>=3; new R>=4 and one order;
@@ -123,7 +124,8 @@ def rfm_table(*, store: Store, as_of: date, from_orders: bool = False) -> pd.Dat
         "monetary": pd.to_numeric(raw["monetary"]).astype(float).round(2),
     })
     r = _score(-frame["recency_days"])
-    f = _score(frame["frequency"])
+    orders = frame["frequency"].to_numpy()
+    f = np.select([orders >= 6, orders >= 4, orders == 3, orders == 2], [5, 4, 3, 2], default=1)
     m = _score(frame["monetary"])
     once = frame["frequency"].to_numpy() == 1
     segment = np.select(
