@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from kpitree.engine import CHANNELS, SEGMENTS, CustomerMeasures, FunnelMeasures, SegmentMeasures
+from kpitree.engine import (
+    CHANNELS,
+    FUNNEL_TREE,
+    SEGMENTS,
+    CustomerMeasures,
+    FunnelMeasures,
+    SegmentMeasures,
+    TreeValues,
+    evaluate,
+    funnel_inputs,
+)
 
 counts = st.integers(min_value=0, max_value=200_000)
 
@@ -56,3 +66,17 @@ def customer_measures(draw: st.DrawFn) -> CustomerMeasures:
     visitors = draw(st.one_of(st.none(), counts))
     segments = {g: draw(segment_measures(with_base=g != "new")) for g in SEGMENTS}
     return CustomerMeasures(visitors=visitors, segments=segments)
+
+
+def hand_built_store(**overrides: object) -> FunnelMeasures:
+    """The small store the hand-checked tests start from (counts worked on paper)."""
+    fields: dict[str, object] = {
+        "visitors_by_channel": {"search": 600, "other": 400},
+        "inquirers": 100, "placers": 50, "inquiry_placers": 20,
+        "buyers": 40, "orders": 48, "sales": 4800.0, "units": 96,
+    } | overrides
+    return FunnelMeasures(**fields)  # type: ignore[arg-type]
+
+
+def hand_built_funnel(m: FunnelMeasures) -> TreeValues:
+    return evaluate(FUNNEL_TREE, *funnel_inputs(m))

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from kpitree.engine import (
     CUSTOMER_TREE,
     FUNNEL_TREE,
-    FunnelMeasures,
     NodeSpec,
     TreeSpec,
     customer_inputs,
@@ -20,6 +19,8 @@ from kpitree.engine import (
     sales_at_stake,
 )
 from tests.kpitree.engine.strategies import customer_measures, funnel_measures
+from tests.kpitree.engine.strategies import hand_built_funnel as _funnel
+from tests.kpitree.engine.strategies import hand_built_store as _store
 
 
 def _spec(nodes: list[NodeSpec]) -> TreeSpec:
@@ -146,19 +147,6 @@ def test_unchanged_zero_contributes_nothing():
     v = evaluate(PRODUCT, {"x": 0.0, "y": 3.0})
     d = decompose(PRODUCT, v, v)
     assert d.leaf_contributions() == {"x": 0.0, "y": 0.0}
-
-
-def _store(**overrides) -> FunnelMeasures:
-    fields = {
-        "visitors_by_channel": {"search": 600, "other": 400},
-        "inquirers": 100, "placers": 50, "inquiry_placers": 20,
-        "buyers": 40, "orders": 48, "sales": 4800.0, "units": 96,
-    } | overrides
-    return FunnelMeasures(**fields)
-
-
-def _funnel(m: FunnelMeasures):
-    return evaluate(FUNNEL_TREE, *funnel_inputs(m))
 
 
 def test_funnel_decomposition_of_a_hand_built_change():

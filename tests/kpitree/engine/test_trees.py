@@ -8,14 +8,14 @@ from kpitree.engine import (
     FUNNEL_TREE,
     SEGMENTS,
     CustomerMeasures,
-    FunnelMeasures,
     SegmentMeasures,
     customer_inputs,
     evaluate,
-    funnel_inputs,
     identity_errors,
 )
 from tests.kpitree.engine.strategies import customer_measures, funnel_measures
+from tests.kpitree.engine.strategies import hand_built_funnel as _funnel
+from tests.kpitree.engine.strategies import hand_built_store as _store
 
 FUNNEL_KEYS = [
     "sales", "visitors", "visitors_search", "visitors_cps", "visitors_community", "visitors_ads",
@@ -23,19 +23,6 @@ FUNNEL_KEYS = [
     "browse_share", "browse_conversion", "inquiry_path", "inquiry_rate", "inquiry_conversion",
     "payment_rate", "frequency", "order_value", "items_per_order", "item_price",
 ]
-
-
-def _store(**overrides) -> FunnelMeasures:
-    fields = {
-        "visitors_by_channel": {"search": 600, "other": 400},
-        "inquirers": 100, "placers": 50, "inquiry_placers": 20,
-        "buyers": 40, "orders": 48, "sales": 4800.0, "units": 96,
-    } | overrides
-    return FunnelMeasures(**fields)
-
-
-def _funnel(m: FunnelMeasures):
-    return evaluate(FUNNEL_TREE, *funnel_inputs(m))
 
 
 def test_funnel_tree_has_the_domain_keys():

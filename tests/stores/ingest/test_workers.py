@@ -7,41 +7,22 @@ lines loads. Nothing here asserts a duration; the tests wait for states.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from django.core.files import File
 from django.db import connection
 
-from config.celery_app import app as celery_app
 from stores.ingest.load_postgres import LOCK_STORE
 from stores.models import Order, OrderLine, Upload, UploadStatus
 from stores.services import upload_create, uploads_requeue_stale
 from tests.factories import StoreFactory
 from tests.stores.ingest.helpers import generic_orders_csv
-from tests.workers import Worker
-from tests.workers import running_workers as _running_workers
+from tests.workers import Worker, running_workers
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.redis]
 
 DONE = {UploadStatus.LOADED, UploadStatus.REJECTED, UploadStatus.DUPLICATE, UploadStatus.FAILED}
-
-
-@contextmanager
-def running_workers(tmp_path, count: int = 1) -> Iterator[list[Worker]]:
-    """tests.workers.running_workers, plus the namespaced keys that Django-style
-    Celery config reads first (CELERY_TASK_ALWAYS_EAGER wins over task_always_eager)."""
-    with _running_workers(tmp_path, count=count) as workers:
-        conf = celery_app.conf
-        saved = (conf.CELERY_TASK_ALWAYS_EAGER, conf.CELERY_TASK_DEFAULT_QUEUE)
-        conf.CELERY_TASK_ALWAYS_EAGER = False
-        conf.CELERY_TASK_DEFAULT_QUEUE = workers[0].queue
-        try:
-            yield workers
-        finally:
-            conf.CELERY_TASK_ALWAYS_EAGER, conf.CELERY_TASK_DEFAULT_QUEUE = saved
 
 
 def wait_for(predicate, *, timeout: float = 120, what: str = "condition", workers=()):
