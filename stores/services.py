@@ -233,8 +233,12 @@ def _process(upload: Upload, *, pg: bool) -> None:
                 progress=partial(_progress, upload.pk),
                 max_bad_share=getattr(settings, "INGEST_MAX_BAD_SHARE", DEFAULT_MAX_BAD_SHARE),
             )
+            stager.finish()
         finally:
             report.close()
+            # A COPY still running on the stager's thread must end before the
+            # connection is used again, whatever happened.
+            stager.wait()
         staged = time.perf_counter()
         with transaction.atomic():
             loader.lock_store(store)

@@ -6,7 +6,7 @@ Meant for demo-sized files; PostgreSQL takes the COPY path.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,7 @@ import pandas as pd
 from stores.ingest.results import LoadCounts
 from stores.models import Customer, Order, OrderLine, Store, TrafficDaily, Upload
 
+_CENT = Decimal("0.01")
 _RANK = {"closed": 1, "unpaid": 2, "refunded": 3, "paid": 4}
 _BY_RANK = {v: k for k, v in _RANK.items()}
 
@@ -29,6 +30,12 @@ class OrmStager:
     def stage(self, kind: str, frame: pd.DataFrame) -> None:
         self.frames.setdefault(kind, []).append(frame)
 
+    def wait(self) -> None:
+        """Nothing runs in the background here."""
+
+    def finish(self) -> None:
+        """Every frame is held as it came."""
+
     def close(self) -> None:
         self.frames.clear()
 
@@ -39,16 +46,31 @@ def lock_store(store: Store) -> None:
     list(Store.objects.select_for_update().filter(pk=store.pk).values_list("pk", flat=True))
 
 
-def _money(value: float | None) -> Decimal:
-    if value is None or pd.isna(value):
+def _money(value: object) -> Decimal:
+    """To the cent, half away from zero, as PostgreSQL's numeric(16, 2) rounds."""
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
         return Decimal("0.00")
-    return Decimal(f"{value:.2f}")
+    return Decimal(value).quantize(_CENT, rounding=ROUND_HALF_UP)  # type: ignore[arg-type]
+
+
+def _decimals(text: pd.Series) -> pd.Series:
+    """Money text as exact Decimals (None where absent): no float on the way."""
+    return pd.Series(
+        [None if t is None or pd.isna(t) else Decimal(str(t)) for t in text], index=text.index, dtype=object
+    )
+
+
+def _line_values(df: pd.DataFrame) -> pd.Series:
+    return pd.Series(
+        [None if pd.isna(q) or u is None else int(q) * u for q, u in zip(df["quantity"], df["unit_price"], strict=True)],
+        index=df.index, dtype=object,
+    )
 
 
 def _aggregate(df: pd.DataFrame) -> pd.DataFrame:
     for name in ("amount", "refunded_amount", "line_amount", "line_refund", "unit_price"):
-        df[name] = pd.to_numeric(df[name], errors="coerce")
-    df["line_value"] = df["quantity"].astype("float64") * df["unit_price"]
+        df[name] = _decimals(df[name])
+    df["line_value"] = _line_values(df)
     df["rank"] = df["status"].map(_RANK)
     g = df.groupby("order_id", sort=False)
     agg = pd.DataFrame(
@@ -130,8 +152,9 @@ def _apply_orders(df: pd.DataFrame, store: Store, upload: Upload, counts: LoadCo
         order_pk = dict(Order.objects.filter(store=store, external_id__in=list(lines["order_id"].unique())).values_list("external_id", "id"))
         OrderLine.objects.filter(order_id__in=list(order_pk.values())).delete()
         line_no = lines.groupby("order_id", sort=False).cumcount() + 1
-        unit = pd.to_numeric(lines["unit_price"], errors="coerce")
-        amount = pd.to_numeric(lines["line_amount"], errors="coerce").fillna(lines["quantity"].astype("float64") * unit)
+        lines = lines.assign(unit_price=_decimals(lines["unit_price"]))
+        unit = lines["unit_price"]
+        amount = _decimals(lines["line_amount"]).fillna(_line_values(lines))
         OrderLine.objects.bulk_create(
             [
                 OrderLine(

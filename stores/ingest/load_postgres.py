@@ -10,39 +10,19 @@ store, and they commit together or not at all.
 # ruff: noqa: S608 - the only names formatted into SQL are our own tables' names.
 from __future__ import annotations
 
-import io
 import zoneinfo
 from datetime import datetime
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
 from django.db import connection
 
 from stores.ingest.results import LoadCounts
-from stores.ingest.validate import STAGE_ORDER_COLUMNS, STAGE_TRAFFIC_COLUMNS
+from stores.ingest.stage_postgres import STATUS_RANK, PostgresStager
 from stores.models import Customer, Order, OrderLine, Store, TrafficDaily, Upload
 
 # Namespaces of our advisory locks (the first int of the two-int form).
 LOCK_STORE = 7270001
 LOCK_UPLOAD = 7270002
 
-_STAGE_DDL = {
-    "orders": """
-        CREATE TEMPORARY TABLE IF NOT EXISTS ingest_stage_orders (
-            row_no bigint, order_id text, customer_id text, placed_at timestamp,
-            paid_at timestamp, status text, amount numeric, refunded_amount numeric,
-            line_amount numeric, line_refund numeric, items integer, channel text,
-            inquired boolean, sku text, title text, quantity integer, unit_price numeric
-        )""",
-    "traffic": """
-        CREATE TEMPORARY TABLE IF NOT EXISTS ingest_stage_traffic (
-            row_no bigint, date date, channel text, visitors bigint, page_views bigint,
-            inquirers bigint, inquiry_placers bigint
-        )""",
-}
-_STAGE_COLUMNS = {"orders": STAGE_ORDER_COLUMNS, "traffic": STAGE_TRAFFIC_COLUMNS}
-_WRITE = pacsv.WriteOptions(include_header=False)
 STAGE_WORK_MEM = "64MB"
 
 
@@ -76,51 +56,6 @@ def upload_claimed_elsewhere(upload_id: int) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def _utc_as_naive(table: pa.Table) -> pa.Table:
-    """UTC times as plain timestamps: arrow writes zoned ones twenty times
-    slower. The staging columns are ``timestamp`` holding UTC."""
-    for i, column_type in enumerate(table.schema.types):
-        if pa.types.is_timestamp(column_type) and column_type.tz is not None:
-            raw = table.column(i).cast(pa.int64()).cast(pa.timestamp(column_type.unit))
-            table = table.set_column(i, table.schema.names[i], raw)
-    return table
-
-
-class PostgresStager:
-    def __init__(self) -> None:
-        self.kinds: set[str] = set()
-
-    def stage(self, kind: str, frame: pd.DataFrame) -> None:
-        with connection.cursor() as cursor:
-            if kind not in self.kinds:
-                cursor.execute(_STAGE_DDL[kind])
-                cursor.execute(f"TRUNCATE ingest_stage_{kind}")  # noqa: S608 - kind is ours
-                self.kinds.add(kind)
-            table = _utc_as_naive(
-                pa.Table.from_pandas(frame[list(_STAGE_COLUMNS[kind])], preserve_index=False)
-            )
-            buffer = io.BytesIO()
-            pacsv.write_csv(table, buffer, _WRITE)
-            buffer.seek(0)
-            # copy_expert is psycopg2's own: wrap it so a lost server raises
-            # Django's OperationalError, which the task retries.
-            with connection.wrap_database_errors:
-                cursor.copy_expert(
-                    f"COPY ingest_stage_{kind} ({', '.join(_STAGE_COLUMNS[kind])}) FROM STDIN WITH (FORMAT csv)",
-                    buffer,
-                )
-
-    def close(self) -> None:
-        if connection.connection is None or not self.kinds or not connection.is_usable():
-            # A lost connection took its temporary tables with it.
-            self.kinds.clear()
-            return
-        with connection.cursor() as cursor:
-            for kind in self.kinds:
-                cursor.execute(f"DROP TABLE IF EXISTS ingest_stage_{kind}")
-        self.kinds.clear()
-
-
 def _local_date(moment: datetime | None, tz: str) -> object:
     return moment.astimezone(zoneinfo.ZoneInfo(tz)).date() if moment else None
 
@@ -130,13 +65,26 @@ def apply(*, stager: PostgresStager, store: Store, upload: Upload) -> LoadCounts
     counts = LoadCounts()
     with connection.cursor() as cursor:
         if "orders" in stager.kinds:
-            _apply_orders(cursor, store, upload, counts)
+            _apply_orders(cursor, stager, store, upload, counts)
         if "traffic" in stager.kinds:
+            stager.finish()
             _apply_traffic(cursor, store, upload, counts)
     return counts
 
 
-def _apply_orders(cursor, store: Store, upload: Upload, counts: LoadCounts) -> None:  # type: ignore[no-untyped-def]
+# The partial rows of orders whose lines the file scattered, added up.
+_ORDERS_ADDED_UP = """(
+    SELECT order_id, max(customer_id) AS customer_id, min(placed_at) AS placed_at,
+           max(paid_at) AS paid_at, max(status_rank) AS status_rank, max(amount) AS amount,
+           max(refunded_amount) AS refunded_amount, sum(line_amount) AS line_amount,
+           sum(line_value) AS line_value, sum(line_refund) AS line_refund, max(items) AS items,
+           sum(quantity) AS quantity, max(channel) AS channel, bool_or(inquired) AS inquired,
+           sum(lines) AS lines, sum(rows) AS rows
+    FROM ingest_stage_orders GROUP BY order_id
+)"""
+
+
+def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, counts: LoadCounts) -> None:  # type: ignore[no-untyped-def]
     customer_t = Customer._meta.db_table
     order_t = Order._meta.db_table
     line_t = OrderLine._meta.db_table
@@ -144,38 +92,38 @@ def _apply_orders(cursor, store: Store, upload: Upload, counts: LoadCounts) -> N
     # The per-order aggregate and the line numbering sort and hash a million
     # rows: with the default 4MB they spill to disk and take twice as long.
     cursor.execute(f"SET LOCAL work_mem = '{STAGE_WORK_MEM}'")
+    stager.finish()
     cursor.execute("ANALYZE ingest_stage_orders")
     cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [order_t])
     params["ids"] = cursor.fetchone()[0]
+    # One row per order when the file listed each order's lines together
+    # (exports do); otherwise the chunks' partial rows are added up here.
+    source = "ingest_stage_orders" if stager.orders_unique else _ORDERS_ADDED_UP
+    statuses = ", ".join(f"'{status}'" for status in STATUS_RANK)
     # Which orders exist already is found once, here; the store lock keeps it
     # true until commit, so the new ones are plain inserts (no ON CONFLICT),
-    # with their ids drawn now so the lines can be joined to them.
+    # with their ids drawn now so the lines can be joined to them. The ids are
+    # drawn in the order the orders were placed (PostgreSQL evaluates nextval
+    # after the sort) and the rows written in that order: the primary key and
+    # the (store, placed_at) index then grow at their right edge instead of
+    # splitting pages all over, a third faster.
     cursor.execute(
         f"""
         CREATE TEMPORARY TABLE ingest_orders ON COMMIT DROP AS
-        SELECT s.*, o.id IS NULL AS is_new,
+        SELECT s.order_id, s.placed_at AT TIME ZONE 'UTC' AS placed_at,
+               s.paid_at AT TIME ZONE 'UTC' AS paid_at, s.customer_id,
+               (ARRAY[{statuses}])[s.status_rank] AS status,
+               coalesce(s.amount, s.line_amount, s.line_value, 0)::numeric(16, 2) AS amount,
+               coalesce(s.refunded_amount, s.line_refund, 0)::numeric(16, 2) AS refunded_amount,
+               coalesce(s.items, s.quantity, 0)::integer AS items,
+               coalesce(s.channel, 'other') AS channel, s.inquired,
+               s.lines > 0 AS has_lines, s.rows,
+               o.id IS NULL AS is_new,
                coalesce(o.id, nextval(%(ids)s)) AS id,
                o.placed_at AS old_placed_at
-        FROM (
-            SELECT order_id,
-                   min(placed_at) AT TIME ZONE 'UTC' AS placed_at,
-                   max(paid_at) AT TIME ZONE 'UTC' AS paid_at,
-                   max(customer_id) AS customer_id,
-                   (ARRAY['closed', 'unpaid', 'refunded', 'paid'])[
-                       max(CASE status WHEN 'paid' THEN 4 WHEN 'refunded' THEN 3
-                                       WHEN 'unpaid' THEN 2 ELSE 1 END)] AS status,
-                   coalesce(max(amount), sum(line_amount), sum(quantity * unit_price), 0)::numeric(16, 2)
-                       AS amount,
-                   coalesce(max(refunded_amount), sum(line_refund), 0)::numeric(16, 2)
-                       AS refunded_amount,
-                   coalesce(max(items), sum(quantity), 0)::integer AS items,
-                   coalesce(max(channel), 'other') AS channel,
-                   bool_or(inquired) AS inquired,
-                   bool_or(quantity IS NOT NULL) AS has_lines,
-                   count(*) AS rows
-            FROM ingest_stage_orders GROUP BY order_id
-        ) s
+        FROM {source} s
         LEFT JOIN {order_t} o ON o.store_id = %(store)s AND o.external_id = s.order_id
+        ORDER BY s.placed_at, s.order_id
         """,
         params,
     )
@@ -225,6 +173,7 @@ def _apply_orders(cursor, store: Store, upload: Upload, counts: LoadCounts) -> N
         FROM ingest_orders s
         LEFT JOIN {customer_t} c ON c.store_id = %(store)s AND c.external_id = s.customer_id
         WHERE s.is_new
+        ORDER BY s.id
         """,
         params,
     )
@@ -237,18 +186,17 @@ def _apply_orders(cursor, store: Store, upload: Upload, counts: LoadCounts) -> N
             WHERE l.order_id = s.id AND NOT s.is_new AND s.has_lines
             """
         )
-    # Lines in order id order: the line indexes then grow at their right edge.
+    # Lines in (order id, line) order: the key then grows at its right edge.
+    line_no = "l.line_no" if stager.orders_unique else (
+        "row_number() OVER (PARTITION BY o.id ORDER BY l.row_no)")
     cursor.execute(
         f"""
         INSERT INTO {line_t} (order_id, line_no, sku, title, quantity, unit_price, amount)
-        SELECT o.id,
-               row_number() OVER (PARTITION BY o.id ORDER BY s.row_no),
-               coalesce(s.sku, ''), coalesce(s.title, ''), s.quantity,
-               coalesce(s.unit_price, 0),
-               coalesce(s.line_amount, s.quantity * s.unit_price, 0)
-        FROM ingest_stage_orders s
-        JOIN ingest_orders o ON o.order_id = s.order_id
-        WHERE s.quantity IS NOT NULL
+        SELECT o.id, {line_no}, coalesce(l.sku, ''), coalesce(l.title, ''), l.quantity,
+               coalesce(l.unit_price, 0), coalesce(l.amount, 0)
+        FROM ingest_stage_lines l
+        JOIN ingest_orders o ON o.order_id = l.order_id
+        ORDER BY 1, 2
         """
     )
     earliest = min(m for m in (old_min, new_min) if m is not None) if (old_min or new_min) else None

@@ -32,6 +32,9 @@ DEFAULT_MAX_BAD_SHARE = 0.05
 class Stager(Protocol):
     def stage(self, kind: str, frame: pd.DataFrame) -> None: ...
 
+    def wait(self) -> None:
+        """Return once the database connection is free for other queries."""
+
 
 @dataclass
 class ReadResult:
@@ -212,10 +215,13 @@ def read_and_stage(
         good, rejected = validate(canon, rows, ctx)
         report.add(rejected)
         result.rows_rejected += int(is_dup.sum()) + len(canon) - len(good)
+        # The stager may still be copying the previous chunk on a thread (while
+        # this one was parsed): let it end before progress uses the connection.
+        stager.wait()
+        progress(result.rows_read, max(total, result.rows_read))
         if len(good):
             stager.stage(fmt.kind, good)
             result.rows_staged += len(good)
-        progress(result.rows_read, max(total, result.rows_read))
     if bad_rows:
         result.rows_read += len(bad_rows)
         result.rows_rejected += len(bad_rows)

@@ -39,7 +39,8 @@ def table_fingerprint() -> dict[str, str]:
     with connection.cursor() as cursor:
         for model in TABLES:
             table = model._meta.db_table
-            cursor.execute(f"SELECT * FROM {table} ORDER BY id")  # noqa: S608
+            key = ", ".join(field.column for field in model._meta.pk_fields)
+            cursor.execute(f"SELECT * FROM {table} ORDER BY {key}")  # noqa: S608
             out[table] = hashlib.sha256(repr(cursor.fetchall()).encode()).hexdigest()
     return out
 

@@ -21,6 +21,9 @@ class ListStager:
     def stage(self, kind: str, frame: pd.DataFrame) -> None:
         self.frames.append(frame)
 
+    def wait(self) -> None:
+        """Nothing runs in the background."""
+
     @property
     def rows(self) -> pd.DataFrame:
         return pd.concat(self.frames, ignore_index=True)

@@ -1,0 +1,290 @@
+"""PostgreSQL staging: validated chunks into temporary tables, by COPY.
+
+Order rows are split as they arrive: each line goes to ``ingest_stage_lines``
+(numbered within its order), and each order gets one row of partial
+aggregates in ``ingest_stage_orders`` (arrow's hash aggregation, exact decimal
+sums). Exports list an order's lines together, so the last order of a chunk is
+held back and joined to the next chunk: then every order has exactly one
+partial row and the loader uses them as they are. When a file scatters an
+order's lines (a generic CSV may), the loader sees ``orders_unique`` False and
+adds the partials up in SQL instead, and numbers the lines again.
+
+Each COPY runs on a thread of its own while the caller parses the next chunk:
+PostgreSQL and Python then use both cores. The caller must not touch the
+database connection while a COPY runs: ``stage()`` and ``finish()`` wait for
+the previous one, and the pipeline reports progress before it stages a chunk
+(a query on the connection meanwhile would only wait for the COPY).
+"""
+
+# ruff: noqa: S608 - the only names formatted into SQL are our own tables' names.
+from __future__ import annotations
+
+import contextlib
+import io
+import threading
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from django.db import connection
+
+from stores.ingest.validate import STAGE_ORDER_COLUMNS, STAGE_TRAFFIC_COLUMNS
+
+STATUS_RANK = ("closed", "unpaid", "refunded", "paid")  # a later status wins
+# Exact for 8 decimals; money with more is cut there (numeric(16,2) keeps 2).
+MONEY = pa.decimal128(27, 8)
+QUANTITY = pa.decimal128(10, 0)
+
+
+ORDER_STAGE_COLUMNS = [
+    "order_id", "customer_id", "placed_at", "paid_at", "status_rank", "amount",
+    "refunded_amount", "line_amount", "line_value", "line_refund", "items", "quantity",
+    "channel", "inquired", "lines", "rows",
+]
+
+_TABLES = {
+    "orders": (
+        "ingest_stage_orders",
+        """(order_id text, customer_id text, placed_at timestamp, paid_at timestamp,
+            status_rank integer, amount numeric, refunded_amount numeric, line_amount numeric,
+            line_value numeric, line_refund numeric, items bigint, quantity bigint,
+            channel text, inquired boolean, lines integer, rows integer)""",
+    ),
+    "lines": (
+        "ingest_stage_lines",
+        """(order_id text, row_no bigint, line_no integer, sku text, title text,
+            quantity integer, unit_price numeric, amount numeric)""",
+    ),
+    "traffic": (
+        "ingest_stage_traffic",
+        """(row_no bigint, date date, channel text, visitors bigint, page_views bigint,
+            inquirers bigint, inquiry_placers bigint)""",
+    ),
+}
+_WRITE = pacsv.WriteOptions(include_header=False)
+_ANY = pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)
+
+
+def _utc_as_naive(table: pa.Table) -> pa.Table:
+    """UTC times as plain timestamps: arrow writes zoned ones twenty times
+    slower. The staging columns are ``timestamp`` holding UTC."""
+    for i, column_type in enumerate(table.schema.types):
+        if pa.types.is_timestamp(column_type) and column_type.tz is not None:
+            raw = table.column(i).cast(pa.int64()).cast(pa.timestamp(column_type.unit))
+            table = table.set_column(i, table.schema.names[i], raw)
+    return table
+
+
+def _money(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_decimal(column.type):
+        return column.cast(MONEY)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column = column.cast(pa.string())
+    try:
+        return pc.cast(column, MONEY, safe=False)
+    except pa.ArrowInvalid:
+        # Text arrow's decimal parser refuses ("1e3"): through a float, as
+        # PostgreSQL's numeric would read it to the cent.
+        return pc.cast(pc.cast(column, pa.float64()), MONEY, safe=False)
+
+
+def _line_numbers(order_ids: pa.ChunkedArray) -> np.ndarray:
+    """1, 2, ... for the lines of each order, in file order."""
+    codes = pc.dictionary_encode(order_ids).combine_chunks().indices.to_numpy(zero_copy_only=False)
+    if len(codes) == 0:
+        return np.zeros(0, dtype=np.int32)
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.ones(len(codes), dtype=bool)
+    starts[1:] = sorted_codes[1:] != sorted_codes[:-1]
+    first = np.maximum.accumulate(np.where(starts, np.arange(len(codes)), 0))
+    numbers = np.empty(len(codes), dtype=np.int32)
+    numbers[order] = np.arange(len(codes)) - first + 1
+    return numbers
+
+
+def _order_partials(table: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """(one row of partial aggregates per order, the lines) of a chunk."""
+    quantity = table.column("quantity")
+    unit_price = _money(table.column("unit_price"))
+    rank = pc.add(pc.index_in(table.column("status"), value_set=pa.array(STATUS_RANK)), 1)
+    work = pa.table(
+        {
+            "order_id": table.column("order_id"),
+            "customer_id": table.column("customer_id").cast(pa.string()),
+            "placed_at": table.column("placed_at"),
+            "paid_at": table.column("paid_at"),
+            "status_rank": rank,
+            "amount": _money(table.column("amount")),
+            "refunded_amount": _money(table.column("refunded_amount")),
+            "line_amount": _money(table.column("line_amount")),
+            "line_value": pc.multiply(quantity.cast(pa.int32()).cast(QUANTITY), unit_price),
+            "line_refund": _money(table.column("line_refund")),
+            "items": table.column("items").cast(pa.int64()),
+            "quantity": quantity.cast(pa.int64()),
+            "channel": table.column("channel").cast(pa.string()),
+            "inquired": table.column("inquired").cast(pa.bool_()),
+            "is_line": pc.is_valid(quantity),
+        }
+    )
+    aggregates = [
+        ("customer_id", "max"), ("placed_at", "min"), ("paid_at", "max"),
+        ("status_rank", "max"), ("amount", "max"), ("refunded_amount", "max"),
+        ("line_amount", "sum", _ANY), ("line_value", "sum", _ANY),
+        ("line_refund", "sum", _ANY), ("items", "max"), ("quantity", "sum", _ANY),
+        ("channel", "max"), ("inquired", "any", _ANY), ("is_line", "sum"),
+    ]
+    grouped = work.group_by("order_id", use_threads=False).aggregate([*aggregates, ([], "count_all")])
+    partials = pa.table(
+        [grouped.column("order_id")]
+        + [grouped.column(f"{name}_{how}") for name, how, *_ in aggregates]
+        + [grouped.column("count_all")],
+        names=ORDER_STAGE_COLUMNS,
+    )
+    is_line = work.column("is_line")
+    lines = table.filter(is_line)
+    line_amount = _money(lines.column("line_amount"))
+    line_price = _money(lines.column("unit_price"))
+    line_value = pc.multiply(lines.column("quantity").cast(pa.int32()).cast(QUANTITY), line_price)
+    lines = pa.table(
+        {
+            "order_id": lines.column("order_id"),
+            "row_no": lines.column("row_no"),
+            "line_no": pa.array(_line_numbers(lines.column("order_id"))),
+            "sku": lines.column("sku").cast(pa.string()),
+            "title": lines.column("title").cast(pa.string()),
+            "quantity": lines.column("quantity").cast(pa.int32()),
+            "unit_price": line_price,
+            "amount": pc.coalesce(line_amount, line_value),
+        }
+    )
+    return partials, lines
+
+
+class _Copier:
+    """COPY on a thread, one table at a time, errors raised in the caller."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self, jobs: list[tuple[str, list[str], bytes]]) -> None:
+        self.wait()
+        raw = connection.connection  # psycopg2's own: Django's wrapper is per thread
+
+        def run() -> None:
+            try:
+                with raw.cursor() as cursor:
+                    for table, columns, data in jobs:
+                        cursor.copy_expert(
+                            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
+                            io.BytesIO(data),
+                        )
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="ingest-copy", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            # A lost server is Django's OperationalError, which the task retries.
+            with connection.wrap_database_errors:
+                raise error
+
+
+def _csv(table: pa.Table) -> bytes:
+    buffer = io.BytesIO()
+    pacsv.write_csv(_utc_as_naive(table), buffer, _WRITE)
+    return buffer.getvalue()
+
+
+class PostgresStager:
+    def __init__(self) -> None:
+        self.kinds: set[str] = set()
+        self.orders_unique = True
+        self._created: set[str] = set()
+        self._carry: pa.Table | None = None
+        self._order_hashes: list[np.ndarray] = []
+        self._copier = _Copier()
+
+    def _ensure(self, names: list[str]) -> None:
+        with connection.cursor() as cursor:
+            for name in names:
+                if name not in self._created:
+                    table, ddl = _TABLES[name]
+                    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} {ddl}")
+                    cursor.execute(f"TRUNCATE {table}")
+                    self._created.add(name)
+
+    def stage(self, kind: str, frame: pd.DataFrame) -> None:
+        self._copier.wait()
+        self.kinds.add(kind)
+        if kind == "traffic":
+            self._ensure(["traffic"])
+            table = pa.Table.from_pandas(frame[list(STAGE_TRAFFIC_COLUMNS)], preserve_index=False)
+            self._copier.start([(_TABLES["traffic"][0], list(STAGE_TRAFFIC_COLUMNS), _csv(table))])
+            return
+        self._ensure(["orders", "lines"])
+        table = pa.Table.from_pandas(frame[list(STAGE_ORDER_COLUMNS)], preserve_index=False)
+        if self._carry is not None:
+            table = pa.concat_tables([self._carry, table], promote_options="permissive")
+        # Hold back the last order's rows: its next lines may open the next chunk.
+        order_ids = table.column("order_id")
+        last = order_ids[len(order_ids) - 1]
+        tail = len(order_ids) - 1
+        same = pc.equal(order_ids, last).to_numpy(zero_copy_only=False)
+        while tail > 0 and same[tail - 1]:
+            tail -= 1
+        self._carry = table.slice(tail)
+        self._stage_orders(table.slice(0, tail))
+
+    def wait(self) -> None:
+        self._copier.wait()
+
+    def _stage_orders(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        partials, lines = _order_partials(table)
+        ids = partials.column("order_id").to_numpy(zero_copy_only=False)
+        self._order_hashes.append(pd.util.hash_array(ids.astype(object), categorize=False))
+        self._copier.start(
+            [
+                (_TABLES["orders"][0], ORDER_STAGE_COLUMNS, _csv(partials)),
+                (_TABLES["lines"][0], list(lines.schema.names), _csv(lines)),
+            ]
+        )
+
+    def finish(self) -> None:
+        """Stage what is held back, wait for the last COPY and settle whether
+        every order is one row. Safe to call again."""
+        self._copier.wait()
+        if self._carry is not None:
+            carry, self._carry = self._carry, None
+            self._stage_orders(carry)
+            self._copier.wait()
+        if self._order_hashes:
+            hashes = np.concatenate(self._order_hashes)
+            # A 64-bit collision only sends the load down the adding-up path.
+            self.orders_unique = len(np.unique(hashes)) == len(hashes)
+            self._order_hashes = [hashes] if not self.orders_unique else []
+
+    def close(self) -> None:
+        # Closing after a failure: the first error stands.
+        with contextlib.suppress(Exception):
+            self._copier.wait()
+        if connection.connection is None or not self._created or not connection.is_usable():
+            # A lost connection took its temporary tables with it.
+            self._created.clear()
+            return
+        with connection.cursor() as cursor:
+            for name in self._created:
+                cursor.execute(f"DROP TABLE IF EXISTS {_TABLES[name][0]}")
+        self._created.clear()
+
