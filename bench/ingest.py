@@ -6,9 +6,15 @@ generic CSV, then in the same run times
       physical reference; and
   (b) our whole pipeline, ``manage.py ingest`` in a fresh process (checksum,
       detection, chunked read, validation, COPY into staging, upserts of
-      customers, orders and lines, rollup refresh),
+      customers, orders and lines, rollup refresh) up to the upload being
+      LOADED. The command then runs the page-warming task inline (eager
+      Celery; in production another worker runs it): its time is printed
+      apart and not counted in (b).
 and prints rows/s for each, the ratio b/a and the peak RSS of (b). The last
 line is one JSON object: rows, copy_s, pipeline_s, ratio, peak_rss_mb.
+
+The file lists orders in the order they were placed, numbered as they came
+in, one to four lines each, as platform exports do.
 
     .venv/bin/python bench/ingest.py [--rows 1000000] [--database-url URL]
 
@@ -49,7 +55,9 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
     cust = rng.zipf(1.3, size=orders) % customers
     guest = rng.random(orders) < 0.1
     start = np.datetime64("2024-01-01T00:00:00")
-    placed = start + rng.integers(0, 365 * 86400, size=orders).astype("timedelta64[s]")
+    # As shop platforms export them: orders in the order they were placed,
+    # numbered as they came in (Taobao's and JD's ids, Shopify's #1001...).
+    placed = start + np.sort(rng.integers(0, 365 * 86400, size=orders)).astype("timedelta64[s]")
     status = rng.choice(["paid", "unpaid", "closed", "refunded"], p=[0.9, 0.05, 0.03, 0.02], size=orders)
     paid = placed + rng.integers(10, 900, size=orders).astype("timedelta64[s]")
     qty = rng.integers(1, 4, size=rows)
@@ -64,7 +72,7 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
     line_idx = order_of_line
     table = pa.table(
         {
-            "order_id": np.char.add("B", order_of_line.astype(str)),
+            "order_id": (4_100_000_000_000 + order_of_line).astype(str),
             "customer_id": cust_text[line_idx],
             "placed_at": np.char.replace(np.datetime_as_string(placed), "T", " ")[line_idx],
             "paid_at": np.char.replace(paid_text, "T", " ")[line_idx],
@@ -123,13 +131,18 @@ stages = {}
 
 class Stages(logging.Handler):
     def emit(self, record):
-        found = re.findall(r"(read and staged|upserted|rollups|committed)[^,]*? in ([0-9.]+)s", record.getMessage())
+        message = record.getMessage()
+        found = re.findall(r"(read and staged|upserted|rollups|committed)[^,]*? in ([0-9.]+)s", message)
         stages.update({name: float(seconds) for name, seconds in found})
+        warm = re.search(r"store_pages_warm\\[.*?\\] succeeded in ([0-9.]+)s", message)
+        if warm:
+            stages["pages warmed"] = float(warm.group(1))
 
 
-log = logging.getLogger("stores.services")
-log.addHandler(Stages())
-log.setLevel(logging.INFO)
+for name in ("stores.services", "celery.app.trace"):
+    log = logging.getLogger(name)
+    log.addHandler(Stages())
+    log.setLevel(logging.INFO)
 Store.objects.create(slug=%(store)r, name="Bench", platform="other", timezone="Asia/Shanghai")
 from io import StringIO
 out = StringIO()
@@ -179,7 +192,7 @@ def main() -> None:
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"orders-{args.rows}.csv"
+    path = OUT / f"orders-{args.rows}-timeordered.csv"
     if not path.exists():
         started = time.perf_counter()
         generate(path, args.rows)
@@ -188,9 +201,14 @@ def main() -> None:
 
     copy_s = time_copy(args.database_url, path)
     print(f"(a) psql \\copy, bare table:   {copy_s:7.2f} s  {args.rows / copy_s:>10,.0f} rows/s")
-    pipeline_s, peak_mb, result = time_pipeline(args.database_url, path)
-    print(f"(b) our pipeline (ingest):    {pipeline_s:7.2f} s  {args.rows / pipeline_s:>10,.0f} rows/s")
+    command_s, peak_mb, result = time_pipeline(args.database_url, path)
     stages = result.pop("stages")
+    # The load ends with the upload LOADED; warming the store's pages is the
+    # next task (another worker's, in production; inline here, eager Celery).
+    warm_s = stages.pop("pages warmed", 0.0)
+    pipeline_s = command_s - warm_s
+    print(f"(b) our pipeline (ingest):    {pipeline_s:7.2f} s  {args.rows / pipeline_s:>10,.0f} rows/s"
+          f"   (the command took {command_s:.2f} s with {warm_s:.2f} s of page warming after the load)")
     print(f"    result: {json.dumps(result)}")
     other = pipeline_s - sum(stages.values())
     print("    stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()) + f", other {other:.2f}")

@@ -168,6 +168,7 @@ def _apply_orders(df: pd.DataFrame, store: Store, upload: Upload, counts: LoadCo
             ],
             batch_size=1000,
         )
+        counts.lines_written = len(lines)
     first = min(earliest)
     counts.since = first.astimezone(store.tzinfo).date()
 

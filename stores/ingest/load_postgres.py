@@ -178,30 +178,49 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
         params,
     )
     counts.orders_created = cursor.rowcount
-    if existing:
-        # An overlapping export replaces the lines of the orders it lists.
-        cursor.execute(
-            f"""
-            DELETE FROM {line_t} l USING ingest_orders s
-            WHERE l.order_id = s.id AND NOT s.is_new AND s.has_lines
-            """
-        )
-    # Lines in (order id, line) order: the key then grows at its right edge.
     line_no = "l.line_no" if stager.orders_unique else (
         "row_number() OVER (PARTITION BY o.id ORDER BY l.row_no)")
+    staged_lines = f"""
+        SELECT o.id AS order_id, {line_no} AS line_no, coalesce(l.sku, '') AS sku,
+               coalesce(l.title, '') AS title, l.quantity,
+               coalesce(l.unit_price, 0)::numeric(16, 2) AS unit_price,
+               coalesce(l.amount, 0)::numeric(16, 2) AS amount, o.is_new
+        FROM ingest_stage_lines l JOIN ingest_orders o ON o.order_id = l.order_id"""
+    wanted = "TRUE"
+    if existing:
+        # An overlapping export replaces the lines of the orders it lists, but
+        # only where they changed: a re-export mostly lists the same lines.
+        cursor.execute(
+            f"""
+            CREATE TEMPORARY TABLE ingest_lines_changed ON COMMIT DROP AS
+            SELECT DISTINCT coalesce(n.order_id, x.order_id) AS order_id
+            FROM ({staged_lines} WHERE NOT o.is_new) n
+            FULL JOIN (
+                SELECT x.* FROM {line_t} x JOIN ingest_orders o ON o.id = x.order_id
+                WHERE NOT o.is_new AND o.has_lines
+            ) x ON x.order_id = n.order_id AND x.line_no = n.line_no
+            WHERE (n.sku, n.title, n.quantity, n.unit_price, n.amount)
+                  IS DISTINCT FROM (x.sku, x.title, x.quantity, x.unit_price, x.amount)
+            """
+        )
+        cursor.execute(
+            f"DELETE FROM {line_t} l USING ingest_lines_changed c WHERE l.order_id = c.order_id"
+        )
+        wanted = "n.is_new OR n.order_id IN (SELECT order_id FROM ingest_lines_changed)"
+    # Lines in (order id, line) order: the key then grows at its right edge.
     cursor.execute(
         f"""
         INSERT INTO {line_t} (order_id, line_no, sku, title, quantity, unit_price, amount)
-        SELECT o.id, {line_no}, coalesce(l.sku, ''), coalesce(l.title, ''), l.quantity,
-               coalesce(l.unit_price, 0), coalesce(l.amount, 0)
-        FROM ingest_stage_lines l
-        JOIN ingest_orders o ON o.order_id = l.order_id
+        SELECT n.order_id, n.line_no, n.sku, n.title, n.quantity, n.unit_price, n.amount
+        FROM ({staged_lines}) n
+        WHERE {wanted}
         ORDER BY 1, 2
         """
     )
+    counts.lines_written = cursor.rowcount
     earliest = min(m for m in (old_min, new_min) if m is not None) if (old_min or new_min) else None
     counts.since = _local_date(earliest, store.timezone)  # type: ignore[assignment]
-    cursor.execute("DROP TABLE ingest_orders")
+    cursor.execute("DROP TABLE IF EXISTS ingest_orders, ingest_lines_changed")
     cursor.execute("SET LOCAL work_mem TO DEFAULT")
 
 

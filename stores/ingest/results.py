@@ -13,6 +13,8 @@ class LoadCounts:
     orders_updated: int = 0
     orders_unchanged: int = 0
     customers_created: int = 0
+    # Order lines inserted: the new orders' and those of orders whose lines changed.
+    lines_written: int = 0
     traffic_created: int = 0
     traffic_updated: int = 0
     # The earliest local date the load touched: rollups are refreshed from it.
