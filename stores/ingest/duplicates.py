@@ -1,97 +1,135 @@
 """Exact duplicate lines across a whole file, in 12 bytes a row.
 
-Each line is hashed to 64 bits from its cells' bytes with numpy (hashing the
-strings through pandas costs more than the rest of validation), and the
-hashes seen so far are kept sorted, so memory grows by 12 bytes a row and
-never holds the rows themselves.
+Each line is hashed to 64 bits from its cells' bytes with numpy, straight
+from the arrow buffers (hashing the strings through pandas costs more than
+the rest of validation). The hashes seen so far are kept in a few sorted
+runs whose sizes halve from one to the next, so memory grows by 12 bytes a
+row, never holds the rows themselves, and adding a chunk costs its own size
+(amortised), not the file's.
 """
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 _PRIME = np.uint64(0x100000001B3)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
-_NULL = "\x00"  # cleaned cells are never empty strings: a missing cell is NA
-_SEPARATOR = "\x1f"
+_NULL = np.uint64(0x9E3779B97F4A7C15)  # a missing cell: distinct from any text
+_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+# _TAIL[k]: the low k bytes of a word.
+_TAIL = np.array([0] + [(1 << (8 * k)) - 1 for k in range(1, 8)] + [0xFFFFFFFFFFFFFFFF], dtype=np.uint64)
+
+Table: TypeAlias = pa.Table | pa.RecordBatch
 
 
 def _avalanche(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> np.uint64(30))
-    h = h * _MIX1
-    h = h ^ (h >> np.uint64(27))
-    h = h * _MIX2
-    return h ^ (h >> np.uint64(31))
+    """splitmix64's finaliser, in place."""
+    h ^= h >> np.uint64(30)
+    h *= _MIX1
+    h ^= h >> np.uint64(27)
+    h *= _MIX2
+    h ^= h >> np.uint64(31)
+    return h
 
 
-def row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit hash of each row's cells (NA distinct from any text)."""
-    if len(frame) == 0:
-        return np.empty(0, dtype=np.uint64)
-    table = pa.Table.from_pandas(frame.astype("str"), preserve_index=False)
-    text = pa.large_string()
-    cells = [pc.fill_null(col.cast(text), pa.scalar(_NULL, text)) for col in table.columns]
-    joined = pc.binary_join_element_wise(*cells, pa.scalar(_SEPARATOR, text))
-    if isinstance(joined, pa.ChunkedArray):
-        joined = joined.combine_chunks()
-    n = len(joined)
-    _, offsets_buf, data_buf = joined.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[joined.offset : joined.offset + n + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
-    padded = np.zeros(len(data) + 8, dtype=np.uint8)
-    padded[: len(data)] = data
-    # words[i] is the 8 bytes from byte i on: an unaligned view, no copy.
-    words = np.ndarray(shape=(len(data) + 1,), dtype="<u8", buffer=padded.data, strides=(1,))
+def _cell_hashes(column: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each cell of a string column (null distinct from text)."""
+    n = len(column)
+    buffers = column.buffers()
+    offset_type = np.int64 if pa.types.is_large_string(column.type) or pa.types.is_large_binary(column.type) else np.int32
+    offsets = np.frombuffer(buffers[1], dtype=offset_type)[column.offset : column.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.empty(0, np.uint8)
     starts = offsets[:-1]
     lengths = offsets[1:] - starts
     h = _avalanche(lengths.astype(np.uint64))
-    ones = np.uint64(0xFFFFFFFFFFFFFFFF)
-    shortest = int(lengths.min())
-    live: np.ndarray | slice = slice(None)
-    for w in range(0, int(lengths.max()), 8):
-        if w >= shortest:
-            live = np.flatnonzero(lengths > w)  # rows longer than w bytes, in file order
-        rest = np.minimum(lengths[live] - w, 8).astype(np.uint64)
-        mask = np.where(rest >= 8, ones, (np.uint64(1) << (rest * np.uint64(8))) - np.uint64(1))
-        word = words[starts[live] + w] & mask
-        h[live] = _avalanche((h[live] ^ word) * _PRIME)
+    longest = int(lengths.max()) if n else 0
+    if longest:
+        first, last = int(offsets[0]), int(offsets[-1])
+        padded = np.zeros(last - first + 8, dtype=np.uint8)
+        padded[: last - first] = data[first:last]
+        # words[i] is the 8 bytes from byte i on: an unaligned view, no copy.
+        words = np.ndarray(shape=(last - first + 1,), dtype="<u8", buffer=padded.data, strides=(1,))
+        starts = starts - first
+        shortest = int(lengths.min())
+        live: np.ndarray | slice = slice(None)
+        for w in range(0, longest, 8):
+            if w + 8 > shortest:
+                live = np.flatnonzero(lengths > w)  # cells longer than w bytes
+            word = words[starts[live] + w]
+            if w + 8 > shortest:
+                word &= _TAIL[np.minimum(lengths[live] - w, 8)]
+            part = h[live]
+            part ^= word
+            part *= _PRIME
+            h[live] = _avalanche(part)
+    if column.null_count:
+        h[np.asarray(column.is_null())] = _NULL
+    return h
+
+
+def row_hashes(frame: pd.DataFrame | Table) -> np.ndarray:
+    """A 64-bit hash of each row's cells (NA distinct from any text)."""
+    if isinstance(frame, pd.DataFrame):
+        table: Table = pa.Table.from_pandas(frame.astype("str"), preserve_index=False)
+    else:
+        table = frame
+    n = table.num_rows
+    h = np.full(n, _MIX2, dtype=np.uint64)
+    if n == 0:
+        return h
+    for column in table.columns:
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            column = column.cast(pa.large_string())
+        h ^= _cell_hashes(column)
+        h *= _PRIME
+        _avalanche(h)
     return h
 
 
 class DuplicateFinder:
     def __init__(self) -> None:
-        self.hashes = np.empty(0, dtype=np.uint64)
-        self.rows = np.empty(0, dtype=np.int32)  # row numbers: a file has fewer than 2**31
+        # Sorted runs of (hash, first row number), each at most half the one
+        # before it; a hash is in at most one run.
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def first_rows(self, raw: pd.DataFrame, row_no: np.ndarray) -> np.ndarray:
+    def first_rows(self, raw: pd.DataFrame | Table, row_no: np.ndarray) -> np.ndarray:
         """For each row, the earlier row it duplicates, or 0."""
         h = row_hashes(raw)
-        out = np.zeros(len(h), dtype=np.int64)
-        if len(self.hashes):
-            idx = np.searchsorted(self.hashes, h).clip(0, len(self.hashes) - 1)
-            hit = self.hashes[idx] == h
-            out[hit] = self.rows[idx[hit]]
-        # Within the chunk: the first row of each hash (rows come in file order).
+        n = len(h)
+        out = np.zeros(n, dtype=np.int64)
+        if n == 0:
+            return out
         order = np.argsort(h, kind="stable")
         sorted_h = h[order]
-        group_start = np.r_[True, sorted_h[1:] != sorted_h[:-1]]
-        first_pos = order[np.maximum.accumulate(np.where(group_start, np.arange(len(h)), 0))]
-        inner = ~group_start
-        dup_in_chunk = np.zeros(len(h), dtype=bool)
-        dup_in_chunk[order[inner]] = True
-        later = order[inner]
-        out[later] = np.where(out[later] == 0, row_no[first_pos[inner]], out[later])
-        new = (out == 0) & ~dup_in_chunk
+        seen = np.zeros(n, dtype=np.int64)  # in sorted order: the earlier chunk's row, or 0
+        for hashes, rows in self.runs:
+            idx = np.searchsorted(hashes, sorted_h).clip(0, len(hashes) - 1)
+            hit = hashes[idx] == sorted_h
+            seen[hit] = rows[idx[hit]]
+        # Within the chunk: the first row of each hash (rows come in file order).
+        group_start = np.empty(n, dtype=bool)
+        group_start[0] = True
+        np.not_equal(sorted_h[1:], sorted_h[:-1], out=group_start[1:])
+        first_pos = order[np.maximum.accumulate(np.where(group_start, np.arange(n), 0))]
+        first = np.where(seen != 0, seen, np.where(group_start, 0, row_no[first_pos]))
+        out[order] = first
+        new = group_start & (seen == 0)
         if new.any():
-            new_h = h[new]
-            new_rows = row_no[new].astype(np.int32)
-            by_hash = np.argsort(new_h, kind="stable")
-            new_h, new_rows = new_h[by_hash], new_rows[by_hash]
-            at = np.searchsorted(self.hashes, new_h)
-            self.hashes = np.insert(self.hashes, at, new_h)
-            self.rows = np.insert(self.rows, at, new_rows)
+            self._add(sorted_h[new], row_no[order[new]].astype(np.int32))
         return out
+
+    def _add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
+        self.runs.append((hashes, rows))
+        while len(self.runs) > 1 and len(self.runs[-1][0]) * 2 > len(self.runs[-2][0]):
+            (h2, r2), (h1, r1) = self.runs.pop(), self.runs.pop()
+            merged = np.concatenate([h1, h2])
+            # Two sorted runs: the stable sort merges them in one pass.
+            by_hash = np.argsort(merged, kind="stable")
+            self.runs.append((merged[by_hash], np.concatenate([r1, r2])[by_hash]))
