@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from stores.ingest.normalise import map_values
+from stores.ingest.normalise import map_text
 
 DEFAULT_RULES: tuple[tuple[str, str], ...] = (
     # affiliate first: 淘宝客 must not fall into "search" or "other"
@@ -45,4 +45,4 @@ def resolver(store_table: Mapping[str, str]) -> Callable[[str], str | None]:
 
 def map_series(raw: pd.Series, resolve: Callable[[str], str | None]) -> pd.Series:
     """Our channel for each cell, or NA when no rule knows the name."""
-    return map_values(raw, resolve).astype("str")
+    return map_text(raw, resolve)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeAlias
 
+import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
 
@@ -38,26 +40,35 @@ class Context:
     traffic_date: date | None = None
 
 
+Mask: TypeAlias = pd.Series | np.ndarray
+
+
+def _bool(mask: Mask) -> np.ndarray:
+    if isinstance(mask, pd.Series):
+        return mask.to_numpy(dtype=bool, na_value=False)
+    return np.asarray(mask, dtype=bool)
+
+
 @dataclass
 class _Checks:
     ctx: Context
     row_no: pd.Series
     parts: list[pd.DataFrame] = field(default_factory=list)
-    bad: pd.Series | None = None
+    bad: np.ndarray | None = None
 
-    def fail(self, mask: pd.Series, column: str, reason: str, values: pd.Series | None = None) -> None:
-        mask = mask.fillna(False).astype(bool)
+    def fail(self, mask: Mask, column: str, reason: str, values: pd.Series | None = None) -> None:
+        mask = _bool(mask)
         if not mask.any():
             return
         self.bad = mask if self.bad is None else (self.bad | mask)
-        shown = values[mask].astype("str") if values is not None else pd.Series("", index=mask[mask].index)
+        shown = values[mask].astype("str").fillna("").str.slice(0, 200).to_numpy() if values is not None else ""
         self.parts.append(
             pd.DataFrame(
                 {
-                    "row": self.row_no[mask].to_numpy(),
+                    "row": self.row_no.to_numpy()[mask],
                     "column": self.ctx.resolved.get(column, column),
                     "reason": reason,
-                    "value": shown.fillna("").str.slice(0, 200).to_numpy(),
+                    "value": shown,
                 }
             )
         )
@@ -67,23 +78,31 @@ class _Checks:
             return pd.DataFrame(columns=REPORT_COLUMNS)
         return pd.concat(self.parts, ignore_index=True)
 
-    def good(self, index: pd.Index) -> pd.Series:
-        if self.bad is None:
-            return pd.Series(True, index=index)
-        return ~self.bad
+    def keep(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame if self.bad is None else frame[~self.bad]
+
+
+def _longer_than(raw: pd.Series, limit: int) -> Mask:
+    if normalise.longest(raw) <= limit:
+        return np.zeros(len(raw), dtype=bool)
+    return raw.str.len() > limit
+
+
+def _cut(raw: pd.Series, limit: int) -> pd.Series:
+    return raw if normalise.longest(raw) <= limit else raw.str.slice(0, limit)
 
 
 def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     checks = _Checks(ctx, row_no)
-    out = pd.DataFrame({"row_no": row_no.astype("int64")}, index=canon.index)
+    out: dict[str, object] = {"row_no": row_no.astype("int64")}
 
     order_id = canon["order_id"]
     checks.fail(order_id.isna(), "order_id", _("missing order number"))
-    checks.fail(order_id.str.len() > 100, "order_id", _("order number longer than 100 characters"), order_id)
+    checks.fail(_longer_than(order_id, 100), "order_id", _("order number longer than 100 characters"), order_id)
     out["order_id"] = order_id
 
     customer = normalise.identifiers(canon["customer_id"])
-    checks.fail(customer.str.len() > 200, "customer_id", _("customer id longer than 200 characters"), customer)
+    checks.fail(_longer_than(customer, 200), "customer_id", _("customer id longer than 200 characters"), customer)
     out["customer_id"] = customer
 
     placed, bad_placed = normalise.datetimes(canon["placed_at"], tz=ctx.tz, fmt=ctx.date_format)
@@ -94,9 +113,10 @@ def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tup
     checks.fail(bad_paid, "paid_at", _("not a date and time"), canon["paid_at"])
     out["paid_at"] = paid
 
-    status = canon["status"]
-    checks.fail(status.isna(), "status", _("missing order status"))
-    checks.fail(status.notna() & ~status.isin(STATUSES), "status", _("unknown order status"), status)
+    status = canon["status"].astype("str")
+    present = status.notna().to_numpy()
+    checks.fail(~present, "status", _("missing order status"))
+    checks.fail(present & ~status.isin(STATUSES).to_numpy(), "status", _("unknown order status"), status)
     out["status"] = status
 
     for name in ("amount", "refunded_amount", "line_amount", "line_refund", "unit_price"):
@@ -107,23 +127,22 @@ def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tup
             if name == "unit_price"
             else _("negative amount")
         )
-        checks.fail(value < 0, name, reason, canon[name])
+        checks.fail(value.to_numpy() < 0, name, reason, canon[name])
         out[name] = text
 
     for name in ("items", "quantity"):
-        value, invalid = normalise.integers(canon[name])
+        count, invalid = normalise.integers(canon[name])
         checks.fail(invalid, name, _("not a whole number"), canon[name])
         reason = (
             _("negative quantity: a return or cancellation line (load refunds through the order's status and refunded amount)")
             if name == "quantity"
             else _("negative number of items")
         )
-        checks.fail(value < 0, name, reason, canon[name])
-        out[name] = value
+        checks.fail(count < 0, name, reason, canon[name])
+        out[name] = count
 
-    no_value = canon["amount"].isna() & canon["line_amount"].isna() & (
-        canon["quantity"].isna() | canon["unit_price"].isna()
-    )
+    missing = {name: canon[name].isna().to_numpy() for name in ("amount", "line_amount", "quantity", "unit_price")}
+    no_value = missing["amount"] & missing["line_amount"] & (missing["quantity"] | missing["unit_price"])
     checks.fail(no_value, "amount", _("no order amount: neither a total nor quantity and unit price"))
 
     inquired, bad_inquired = normalise.booleans(canon["inquired"])
@@ -132,11 +151,11 @@ def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tup
 
     channel = map_series(canon["channel"], ctx.resolve_channel)
     out["channel"] = channel.fillna("other")
-    out["sku"] = canon["sku"].str.slice(0, 100)
-    out["title"] = canon["title"].str.slice(0, 500)
+    out["sku"] = _cut(canon["sku"], 100)
+    out["title"] = _cut(canon["title"], 500)
 
-    good = checks.good(canon.index)
-    return out.loc[good, list(STAGE_ORDER_COLUMNS)], checks.report()
+    frame = pd.DataFrame({name: out[name] for name in STAGE_ORDER_COLUMNS}, index=canon.index)
+    return checks.keep(frame), checks.report()
 
 
 def validate_traffic(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -168,5 +187,4 @@ def validate_traffic(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tu
         out[name] = value
     out["page_views"] = out["page_views"].fillna(0)
 
-    good = checks.good(canon.index)
-    return out.loc[good, list(STAGE_TRAFFIC_COLUMNS)], checks.report()
+    return checks.keep(out[list(STAGE_TRAFFIC_COLUMNS)]), checks.report()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from stores.ingest.normalise import map_values
+from stores.ingest.normalise import map_text
 
 ORDER_FIELDS = (
     "order_id", "customer_id", "placed_at", "paid_at", "status", "amount",
@@ -63,10 +63,10 @@ class Format:
 
     def to_canonical(self, raw: pd.DataFrame, resolved: dict[str, str]) -> pd.DataFrame:
         names = ORDER_COLUMNS if self.kind == "orders" else TRAFFIC_COLUMNS
-        out = pd.DataFrame(index=raw.index)
-        for name in names:
-            source = resolved.get(name)
-            out[name] = raw[source] if source is not None else pd.Series(pd.NA, index=raw.index, dtype="str")
+        absent = pd.Series(pd.NA, index=raw.index, dtype="str")
+        out = pd.DataFrame(
+            {name: raw[resolved[name]] if name in resolved else absent for name in names}, index=raw.index
+        )
         if self.kind == "orders" and self.status_map:
             out["status"] = map_status(out["status"], self.status_map)
         if self.transform is not None:
@@ -76,9 +76,8 @@ class Format:
 
 def map_status(raw: pd.Series, table: Mapping[str, str]) -> pd.Series:
     """Map exact status texts; unknown texts stay as they are (validation reports them)."""
-    lowered = raw.str.strip().str.lower()
-    mapped = map_values(lowered, {k.lower(): v for k, v in table.items()})
-    return mapped.where(mapped.notna(), raw)
+    lowered = {k.lower(): v for k, v in table.items()}
+    return map_text(raw, lambda text: lowered.get(text.strip().lower(), text))
 
 
 def mapped_format(*, kind: str, mapping: Mapping[str, str], key: str = "mapped") -> Format:
