@@ -16,6 +16,8 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.utils.translation import gettext as _
 
 from stores.ingest import reader
@@ -118,24 +120,40 @@ def fill_order_fields(canon: pd.DataFrame, carry: pd.DataFrame | None) -> pd.Dat
     A line takes its group's first-line value (never another order's), and
     ``carry`` (the previous chunk's last line) continues an order across chunks.
     """
-    frame = pd.concat([carry, canon]) if carry is not None else canon
-    order_id = frame["order_id"].to_numpy()
-    same = np.zeros(len(frame), dtype=bool)
-    same[1:] = (order_id[1:] == order_id[:-1]) & pd.notna(order_id[1:])
+    order_id = canon["order_id"]
+    ids = pa.array(order_id, from_pandas=True)
+    same = np.zeros(len(canon), dtype=bool)  # the line continues the order above it
+    if len(canon) > 1:
+        same[1:] = np.asarray(pc.fill_null(pc.equal(ids[1:], ids[:-1]), False))
+    if carry is not None and len(canon):
+        first, before = order_id.iloc[0], carry["order_id"].iloc[0]
+        same[0] = bool(pd.notna(first) and pd.notna(before) and first == before)
     if not same.any():
         return canon
-    positions = np.arange(len(frame))
-    starts = np.maximum.accumulate(np.where(same, 0, positions))
+    # starts[i]: the position of line i's first line; -1 is the carried line.
+    positions = np.arange(len(canon))
+    starts = np.maximum.accumulate(np.where(same, -1, positions))
+    filled = {}
     for col in ORDER_FIELDS:
         if col == "order_id":
             continue
-        values = frame[col]
-        missing = values.isna().to_numpy() & same
-        if missing.any():
-            taken = values.iloc[starts]
-            taken.index = values.index
-            frame[col] = values.where(~missing, taken)
-    return frame.iloc[1:] if carry is not None else frame
+        values = canon[col]
+        missing = values.isna().to_numpy()
+        present = ~missing
+        head_present = present[np.maximum(starts, 0)]
+        if carry is not None:
+            head_present = np.where(starts < 0, bool(pd.notna(carry[col].iloc[0])), head_present)
+        fill = missing & same & head_present
+        if not fill.any():
+            continue
+        taken = values.iloc[np.maximum(starts, 0)]
+        taken.index = values.index
+        if carry is not None and (starts < 0).any():
+            taken = taken.where(starts >= 0, carry[col].iloc[0])
+        filled[col] = values.where(~fill, taken)
+    if not filled:
+        return canon
+    return canon.assign(**filled)
 
 
 def read_and_stage(
@@ -189,10 +207,10 @@ def read_and_stage(
     total = max(info.rows_estimate, 0)
     for chunk in reader.iter_chunks(info, block_bytes=block_bytes, bad_rows=bad_rows):
         raw = chunk.frame
-        row_no = np.arange(chunk.first_row_no, chunk.first_row_no + len(raw), dtype=np.int64)
+        row_no = chunk.row_no
         raw.index = pd.RangeIndex(len(raw))
         result.rows_read += len(raw)
-        first = duplicates.first_rows(raw, row_no)
+        first = duplicates.first_rows(chunk.table if chunk.table is not None else raw, row_no)
         is_dup = first > 0
         if is_dup.any():
             report.add(
@@ -209,8 +227,8 @@ def read_and_stage(
         if fmt.kind == "orders" and fmt.order_fields_on_first_line:
             canon = fill_order_fields(canon, carry)
             carry = canon.iloc[[-1]] if len(canon) else carry
-        keep = ~is_dup[canon.index.to_numpy()]
-        canon = canon[keep]
+        if is_dup.any():
+            canon = canon[~is_dup[canon.index.to_numpy()]]
         rows = pd.Series(row_no[canon.index.to_numpy()], index=canon.index)
         good, rejected = validate(canon, rows, ctx)
         report.add(rejected)

@@ -6,14 +6,18 @@ Every cell comes out as a string (or missing); typing is validate.py's job.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -52,14 +56,24 @@ class FileInfo:
     columns: list[str]
     rows_estimate: int
     preamble: list[list[str]] = field(default_factory=list)
+    # Physical lines up to and including the header (more than header_row + 1
+    # when a cell above it holds a line break); None: header_row + 1.
+    header_lines: int | None = None
 
 
 @dataclass
 class Chunk:
-    """Rows of a file as strings; ``row_no`` is the line a spreadsheet shows."""
+    """Rows of a file as strings, and each row's number: the row a spreadsheet
+    shows (a cell's line breaks do not start a new row; rows the reader
+    skipped as malformed keep their numbers)."""
 
     frame: pd.DataFrame
-    first_row_no: int
+    row_no: np.ndarray
+    table: pa.Table | None = None  # the same cells in arrow, when read from CSV
+
+    @property
+    def first_row_no(self) -> int:
+        return int(self.row_no[0]) if len(self.row_no) else 0
 
 
 @dataclass
@@ -143,17 +157,57 @@ def clean_frame(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def clean_batch(batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:
+def _text_bytes(column: pa.Array | pa.ChunkedArray) -> int:
+    return int(pc.sum(pc.binary_length(column)).as_py() or 0)
+
+
+def _may_need_cleaning(column: pa.Array) -> bool:
+    """False when no cell can start or end with whitespace or start with
+    Excel's text protection, judged from first and last bytes alone (a
+    multi-byte character at either end counts as possible whitespace)."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return True
+    n = len(column)
+    buffers = column.buffers()
+    offset_type = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    offsets: np.ndarray = np.frombuffer(buffers[1], dtype=offset_type)[column.offset : column.offset + n + 1]
+    filled = offsets[1:] > offsets[:-1]
+    if not filled.any():
+        return False
+    data = np.frombuffer(buffers[2], dtype=np.uint8)
+    head = data[offsets[:-1][filled]]
+    tail = data[offsets[1:][filled] - 1]
+    return bool(
+        (head <= 0x20).any() | (tail <= 0x20).any() | (tail >= 0x80).any()
+        | np.isin(head, (0xC2, 0xE1, 0xE2, 0xE3, ord("="), ord("'"))).any()
+    )
+
+
+def clean_table(batch: pa.RecordBatch | pa.Table) -> pa.Table:
     """clean_frame in arrow, column by column, before pandas sees the cells."""
-    columns = {}
-    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+    columns = []
+    for column in batch.columns:
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        if not _may_need_cleaning(column):
+            columns.append(column)
+            continue
         s = pc.utf8_trim_whitespace(column)
-        if pc.any(pc.starts_with(s, "=")).as_py() or pc.any(pc.starts_with(s, "'")).as_py():
+        protected = pc.any(pc.starts_with(s, "=")).as_py() or pc.any(pc.starts_with(s, "'")).as_py()
+        if protected:
             s = pc.utf8_trim_whitespace(
                 pc.replace_substring_regex(s, pattern=_PROTECTED_ARROW, replacement=r"\1\2\3")
             )
-        columns[name] = pc.if_else(pc.equal(s, ""), pa.scalar(None, s.type), s)
-    return pa.Table.from_pydict(columns).to_pandas()
+        # Empty cells are already null (the CSV reader's null_values): only a
+        # cell that trimming shortened can have become empty.
+        if protected or _text_bytes(s) != _text_bytes(column):
+            s = pc.if_else(pc.equal(s, ""), pa.scalar(None, s.type), s)
+        columns.append(s)
+    return pa.Table.from_arrays(columns, names=batch.schema.names)
+
+
+def clean_batch(batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:
+    return clean_table(batch).to_pandas()
 
 
 def _dedupe(names: list[str]) -> list[str]:
@@ -227,7 +281,16 @@ def sniff(path: Path, *, score: Callable[[list[str]], float]) -> FileInfo:
         columns=columns,
         rows_estimate=_count_lines(path, compression) - header_row - 1,
         preamble=rows[:header_row],
+        header_lines=_lines_through(text, delimiter=delimiter, records=header_row + 1),
     )
+
+
+def _lines_through(text: str, *, delimiter: str, records: int) -> int:
+    """How many physical lines the first ``records`` CSV records take."""
+    parsed = csv.reader(io.StringIO(text), delimiter=delimiter)
+    for _record in zip(range(records), parsed, strict=False):
+        pass
+    return max(parsed.line_num, records)
 
 
 def _count_lines(path: Path, compression: str | None) -> int:
@@ -280,26 +343,47 @@ def iter_chunks(
         body.columns = pd.Index(info.columns[: body.shape[1]] + [f"column_{i}" for i in range(len(info.columns), body.shape[1])])
         body = body.dropna(how="all").astype("str")
         body = body.where(body != "nan")
-        yield Chunk(clean_frame(body.reset_index(drop=True)), info.header_row + 2)
+        first = info.header_row + 2
+        yield Chunk(clean_frame(body.reset_index(drop=True)), np.arange(first, first + len(body), dtype=np.int64))
         return
     yield from _iter_csv(info, block_bytes=block_bytes, bad_rows=bad_rows)
 
 
 def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None) -> Iterator[Chunk]:
+    skip_lines = info.header_lines or info.header_row + 1
+    first_row_no = info.header_row + 2
+    # Arrow numbers a record by the lines it skipped plus the records after
+    # them; ours count the records above the header instead of its lines.
+    shift = info.header_row + 1 - skip_lines
+    # For each malformed row, how many good rows come before it: the good
+    # rows after it move one number down.
+    skipped_after: list[int] = []
+    # Translated here: arrow calls on_invalid on the read-ahead thread.
+    wrong_width = _("expected %(n)d columns, found %(m)d")
+
     def on_invalid(row: pacsv.InvalidRow) -> str:
+        row_no = None if row.number is None else row.number + shift
+        if row_no is not None:
+            skipped_after.append(row_no - first_row_no - len(skipped_after))
         if bad_rows is not None:
-            bad_rows.append(
-                BadRow(row.number, _("expected %(n)d columns, found %(m)d") % {"n": row.expected_columns, "m": row.actual_columns})
-            )
+            bad_rows.append(BadRow(row_no, wrong_width % {"n": row.expected_columns, "m": row.actual_columns}))
         return "skip"
+
+    def numbers(start: int, count: int) -> np.ndarray:
+        good = np.arange(start, start + count, dtype=np.int64)
+        if not skipped_after:
+            return first_row_no + good
+        return first_row_no + good + np.searchsorted(np.array(skipped_after), good, side="right")
 
     encoding = "utf8" if info.encoding in ("utf-8", "utf-8-sig", "ascii") else info.encoding
     read_options = pacsv.ReadOptions(
         column_names=info.columns,
-        skip_rows=info.header_row + 1,
+        skip_rows=skip_lines,
         block_size=min(block_bytes, READ_BLOCK_BYTES),
         encoding=encoding,
-        use_threads=True,
+        # Arrow numbers the malformed rows it hands us only when it reads
+        # serially; reading is a small part of the time either way.
+        use_threads=False,
     )
     parse_options = pacsv.ParseOptions(
         delimiter=info.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
@@ -320,19 +404,25 @@ def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None
         if "Empty CSV" in str(exc):
             return
         raise IngestError(_("The file could not be read as CSV: %(error)s") % {"error": exc}) from exc
-    row_no = info.header_row + 2
+    good_rows = 0  # rows yielded so far
     pending: list[pa.RecordBatch] = []
     pending_bytes = pending_rows = 0
+
+    def chunk() -> Chunk:
+        table = clean_table(pa.Table.from_batches(pending).combine_chunks())
+        return Chunk(table.to_pandas(), numbers(good_rows, pending_rows), table)
+
+    batches = _ReadAhead(reader, depth=max(2, block_bytes // READ_BLOCK_BYTES))
     try:
         while True:
             try:
-                batch = reader.read_next_batch()
+                batch = batches.next()
             except StopIteration:
                 break
             except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
                 raise IngestError(
                     _("The file could not be read as CSV near row %(row)d: %(error)s")
-                    % {"row": row_no + pending_rows, "error": exc}
+                    % {"row": first_row_no + good_rows + pending_rows + len(skipped_after), "error": exc}
                 ) from exc
             if batch.num_rows == 0:
                 continue
@@ -340,13 +430,61 @@ def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None
             pending_bytes += batch.nbytes
             pending_rows += batch.num_rows
             if pending_bytes >= block_bytes:
-                yield Chunk(clean_batch(pa.Table.from_batches(pending).combine_chunks()), row_no)
-                row_no += pending_rows
+                yield chunk()
+                good_rows += pending_rows
                 pending, pending_bytes, pending_rows = [], 0, 0
         if pending:
-            yield Chunk(clean_batch(pa.Table.from_batches(pending).combine_chunks()), row_no)
+            yield chunk()
     finally:
+        batches.close()
         source.close()
+
+
+class _ReadAhead:
+    """Arrow parses the next blocks on a thread while we work on the last
+    ones (it lets go of the GIL); at most ``depth`` blocks wait."""
+
+    _END = object()
+
+    def __init__(self, reader: pacsv.CSVStreamingReader, *, depth: int) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(reader,), name="csv-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self, reader: pacsv.CSVStreamingReader) -> None:
+        while not self._stop.is_set():
+            item: object
+            try:
+                item = reader.read_next_batch()
+            except StopIteration:
+                item = self._END
+            except Exception as exc:  # noqa: BLE001 - handed over: next() raises it in the reading thread
+                item = exc
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if item is self._END or isinstance(item, Exception):
+                return
+
+    def next(self) -> pa.RecordBatch:
+        item = self._queue.get()
+        if item is self._END:
+            self._queue.put(item)  # later calls end too
+            raise StopIteration
+        if isinstance(item, Exception):
+            raise item
+        return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get_nowait()
+            self._thread.join(timeout=0.05)
 
 
 def date_from_name(name: str) -> list[str]:
