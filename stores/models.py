@@ -150,7 +150,10 @@ class Customer(models.Model):
     orders were placed (an order belongs to the day it was placed).
     """
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="customers")
+    # The unique (store, external_id) index serves every lookup by store.
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="customers", db_index=False
+    )
     external_id = models.CharField(max_length=200)
     first_paid_at = models.DateTimeField(null=True, blank=True)
     last_paid_at = models.DateTimeField(null=True, blank=True)

@@ -248,6 +248,9 @@ def _refresh_customer_lifetimes(store: Store, since_epoch: int | None) -> None:
             GROUP BY o.customer_id
         ) AS agg
         WHERE stores_customer.id = agg.customer_id
+          AND (stores_customer.first_paid_at, stores_customer.last_paid_at,
+               stores_customer.paid_orders, stores_customer.paid_amount)
+              IS DISTINCT FROM (agg.first_paid, agg.last_paid, agg.paid_orders, agg.paid_amount)
     """  # noqa: S608 (our fragments; values are parameters)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
