@@ -5,7 +5,8 @@ from the arrow buffers (hashing the strings through pandas costs more than
 the rest of validation). The hashes seen so far are kept in a few sorted
 runs whose sizes halve from one to the next, so memory grows by 12 bytes a
 row, never holds the rows themselves, and adding a chunk costs its own size
-(amortised), not the file's.
+(amortised), not the file's; a file of millions of rows keeps a few full
+runs and looks a chunk up in each.
 """
 
 from __future__ import annotations
@@ -93,10 +94,15 @@ def row_hashes(frame: pd.DataFrame | Table) -> np.ndarray:
     return h
 
 
+# Runs stop merging at this many rows (12MB): a merge then never needs more
+# than twice that on top of the hashes themselves, whatever the file's size.
+RUN_CAP = 1 << 20
+
+
 class DuplicateFinder:
     def __init__(self) -> None:
-        # Sorted runs of (hash, first row number), each at most half the one
-        # before it; a hash is in at most one run.
+        # Sorted runs of (hash, first row number), each smaller than the one
+        # before it until RUN_CAP; a hash is in at most one run.
         self.runs: list[tuple[np.ndarray, np.ndarray]] = []
 
     def first_rows(self, raw: pd.DataFrame | Table, row_no: np.ndarray) -> np.ndarray:
@@ -127,9 +133,20 @@ class DuplicateFinder:
 
     def _add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
         self.runs.append((hashes, rows))
-        while len(self.runs) > 1 and len(self.runs[-1][0]) * 2 > len(self.runs[-2][0]):
-            (h2, r2), (h1, r1) = self.runs.pop(), self.runs.pop()
-            merged = np.concatenate([h1, h2])
-            # Two sorted runs: the stable sort merges them in one pass.
-            by_hash = np.argsort(merged, kind="stable")
-            self.runs.append((merged[by_hash], np.concatenate([r1, r2])[by_hash]))
+        while len(self.runs) > 1:
+            (h2, r2), (h1, r1) = self.runs[-1], self.runs[-2]
+            if len(h2) * 2 <= len(h1) or len(h1) + len(h2) > RUN_CAP:
+                break
+            self.runs[-2:] = [_merge(h1, r1, h2, r2)]
+
+
+def _merge(h1: np.ndarray, r1: np.ndarray, h2: np.ndarray, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted runs as one (no hash is in both)."""
+    at = np.searchsorted(h1, h2) + np.arange(len(h2))
+    hashes = np.empty(len(h1) + len(h2), dtype=h1.dtype)
+    rows = np.empty(len(hashes), dtype=r1.dtype)
+    second = np.zeros(len(hashes), dtype=bool)
+    second[at] = True
+    hashes[at], rows[at] = h2, r2
+    hashes[~second], rows[~second] = h1, r1
+    return hashes, rows

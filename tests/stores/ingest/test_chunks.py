@@ -104,3 +104,24 @@ def test_fast_and_slow_money_parsing_agree():
     assert not bad_a.any() and not bad_b.any()
     counts, bad = normalise.integers(pd.Series(["6", "6.0", "6.5", None, "x"], dtype="str"))
     assert counts.tolist()[:2] == [6, 6] and bad.tolist() == [False, False, True, False, True]
+
+
+def test_duplicate_finder_agrees_with_a_dict_across_many_chunks(monkeypatch):
+    from stores.ingest import duplicates
+
+    monkeypatch.setattr(duplicates, "RUN_CAP", 64)  # many full runs, as in a file of millions
+    rng = np.random.default_rng(5)
+    finder = DuplicateFinder()
+    first_seen: dict[str, int] = {}
+    row = 2
+    for size in rng.integers(1, 40, size=60):
+        cells = [f"v{v}" for v in rng.integers(0, 400, size=size)]
+        rows = np.arange(row, row + size)
+        expected = []
+        for cell, r in zip(cells, rows, strict=True):
+            expected.append(first_seen.get(cell, 0))
+            first_seen.setdefault(cell, int(r))
+        got = finder.first_rows(pd.DataFrame({"a": cells}, dtype="str"), rows)
+        assert got.tolist() == expected
+        row += size
+    assert len(finder.runs) > 3 and all(len(h) <= 64 for h, _ in finder.runs)
