@@ -30,8 +30,8 @@ SAMPLE_BYTES = 256 * 1024
 HEADER_SCAN_ROWS = 30
 # About 50k order lines a chunk: peak memory grows with the chunk size, speed does not.
 DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024
-# Arrow reads up to 32 blocks ahead of us: small blocks keep that to 32MB,
-# and a chunk gathers blocks until it holds DEFAULT_BLOCK_BYTES.
+# Arrow parses blocks this size on the read-ahead thread, up to a chunk's
+# worth ahead of us; a chunk gathers blocks until it holds DEFAULT_BLOCK_BYTES.
 READ_BLOCK_BYTES = 1024 * 1024
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -161,6 +161,16 @@ def _text_bytes(column: pa.Array | pa.ChunkedArray) -> int:
     return int(pc.sum(pc.binary_length(column)).as_py() or 0)
 
 
+# First bytes that may start whitespace or Excel's protection, last bytes
+# that may end whitespace (any multi-byte character's last byte, to be safe).
+_SUSPECT_HEAD = np.zeros(256, dtype=bool)
+_SUSPECT_HEAD[: 0x21] = True
+_SUSPECT_HEAD[[0xC2, 0xE1, 0xE2, 0xE3, ord("="), ord("'")]] = True
+_SUSPECT_TAIL = np.zeros(256, dtype=bool)
+_SUSPECT_TAIL[: 0x21] = True
+_SUSPECT_TAIL[0x80:] = True
+
+
 def _may_need_cleaning(column: pa.Array) -> bool:
     """False when no cell can start or end with whitespace or start with
     Excel's text protection, judged from first and last bytes alone (a
@@ -177,10 +187,7 @@ def _may_need_cleaning(column: pa.Array) -> bool:
     data = np.frombuffer(buffers[2], dtype=np.uint8)
     head = data[offsets[:-1][filled]]
     tail = data[offsets[1:][filled] - 1]
-    return bool(
-        (head <= 0x20).any() | (tail <= 0x20).any() | (tail >= 0x80).any()
-        | np.isin(head, (0xC2, 0xE1, 0xE2, 0xE3, ord("="), ord("'"))).any()
-    )
+    return bool(_SUSPECT_HEAD[head].any() or _SUSPECT_TAIL[tail].any())
 
 
 def clean_table(batch: pa.RecordBatch | pa.Table) -> pa.Table:
