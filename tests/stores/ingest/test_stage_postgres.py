@@ -147,3 +147,24 @@ def test_an_overlapping_export_rewrites_only_the_lines_that_changed(tmp_path):
     assert rewritten == {"O5", "O8"}
     assert after[("O5", 1)][1] == "S9"
     assert len(after) == len(before) + 1
+
+
+def test_staged_text_is_shortened_only_where_nothing_is_lost():
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    from stores.ingest.stage_postgres import MONEY, _csv
+
+    def written(money: str, moment: datetime) -> str:
+        table = pa.table({
+            "m": pa.array([Decimal(money)], type=MONEY),
+            "t": pa.array([moment], type=pa.timestamp("us", tz="UTC")),
+        })
+        return _csv(table).decode().strip()
+
+    assert written("49.45", datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)) == "49.45,2025-01-02 03:04:05"
+    assert written("49.455", datetime(2025, 1, 2, 3, 4, 5, 250000, tzinfo=UTC)) == (
+        "49.45500000,2025-01-02 03:04:05.250000"
+    )
