@@ -103,13 +103,54 @@ def _epoch_to_day(epochs: pd.Series, store: Store) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Part:
-    """Customers whose id (a guest order: its own id) is ``index`` modulo ``count``.
+    """The customers ``plan_parts`` put in part ``index`` of ``count``, and the
+    guest orders whose id is ``index`` modulo ``count``.
 
     Every rollup is a sum over customers, so it can be computed a part at a
     time and added up: memory follows the part, not the store."""
 
     index: int = 0
     count: int = 1
+
+
+PARTS_TABLE = "rollup_customer_parts"
+
+
+def plan_parts(store: Store, since_epoch: int | None, part_orders: int) -> int:
+    """Share the store's customers out into parts of about ``part_orders``
+    orders (those the refresh reads: from ``since`` on), biggest customers
+    first, in a temporary table; returns how many parts.
+
+    A customer's orders stay together (their segments and lapses need them
+    all), so a customer with more orders than a part is a part of their own;
+    a split by id modulo would put such a whale beside a full share of others.
+    """
+    recent = "1" if since_epoch is None else "CASE WHEN placed_at >= %s THEN 1 ELSE 0 END"
+    params: list[Any] = [max(part_orders, 1)]
+    if since_epoch is not None:
+        params.append(_instant(since_epoch))
+    params.append(store.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {PARTS_TABLE}")
+        cursor.execute(
+            # Cut the running total of orders, biggest customers first, every
+            # part_orders; a whale spans several cuts, so number the parts densely.
+            f"CREATE TEMPORARY TABLE {PARTS_TABLE} AS "  # noqa: S608 (our fragments; values are parameters)
+            f"SELECT customer_id, DENSE_RANK() OVER (ORDER BY cut) - 1 AS part FROM ("
+            f" SELECT customer_id, (CAST(SUM(n) OVER (ORDER BY n DESC, customer_id "
+            f" ROWS UNBOUNDED PRECEDING) AS BIGINT) - n) / %s AS cut FROM ("
+            f"  SELECT customer_id, SUM({recent}) AS n FROM stores_order"
+            f"  WHERE store_id = %s AND customer_id IS NOT NULL GROUP BY customer_id) c) r",
+            params,
+        )
+        cursor.execute(f"SELECT MAX(part) FROM {PARTS_TABLE}")  # noqa: S608 (our table)
+        (last,) = cursor.fetchone()
+    return 1 if last is None else int(last) + 1
+
+
+def _drop_parts() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {PARTS_TABLE}")
 
 
 def _instant(epoch: int) -> Any:
@@ -123,8 +164,11 @@ def load_orders(store: Store, since_epoch: int | None, part: Part = Part()) -> p
         where += " AND placed_at >= %s"  # plain column: the (store, placed_at) index serves it
         params.append(_instant(since_epoch))
     if part.count > 1:
-        where += " AND COALESCE(customer_id, id) %% %s = %s"
-        params += [part.count, part.index]
+        where += (
+            f" AND (customer_id IN (SELECT customer_id FROM {PARTS_TABLE} WHERE part = %s)"  # noqa: S608 (our table)
+            " OR (customer_id IS NULL AND id %% %s = %s))"
+        )
+        params += [part.index, part.count, part.index]
     sql = (
         f"SELECT id, customer_id, {_epoch_sql('placed_at')}, "  # noqa: S608 (our fragments; values are parameters)
         f"CASE WHEN status IN ({PAID_SQL}) THEN 1 ELSE 0 END, "
@@ -149,7 +193,10 @@ def load_orders(store: Store, since_epoch: int | None, part: Part = Part()) -> p
 def load_history(store: Store, before_epoch: int, part: Part = Part()) -> pd.DataFrame:  # noqa: B008 (frozen)
     epoch = _epoch_sql("placed_at")
     paid = f"status IN ({PAID_SQL})"
-    in_part = " AND customer_id %% %s = %s" if part.count > 1 else ""
+    in_part = (
+        f" AND customer_id IN (SELECT customer_id FROM {PARTS_TABLE} WHERE part = %s)"  # noqa: S608 (our table)
+        if part.count > 1 else ""
+    )
     sql = (
         f"SELECT customer_id, MAX(CASE WHEN {paid} THEN {epoch} END), "  # noqa: S608 (our fragments; values are parameters)
         f"SUM(CASE WHEN {paid} THEN 1 ELSE 0 END), MIN(CASE WHEN {paid} THEN {epoch} END), "
@@ -159,7 +206,7 @@ def load_history(store: Store, before_epoch: int, part: Part = Part()) -> pd.Dat
     )
     params: list[Any] = [store.pk, _instant(before_epoch)]
     if part.count > 1:
-        params += [part.count, part.index]
+        params.append(part.index)
     raw = _read_sql(
         sql, params,
         ["customer_id", "last_paid", "paid_count", "first_paid", "last_placed", "last_inquired"],
@@ -312,18 +359,22 @@ def rollups_refresh(
         # order still finds who was nurtured, active or lapsed at its start.
         today = to_day(timezone.localdate(timezone=store.tzinfo)) + 1
         last_day = max(high + 1 if high is not None else first_day, today)
-        parts = max(1, -(-count // max(part_orders, 1)))
+        parts = 1 if count <= part_orders else plan_parts(store, load_epoch, part_orders)
         sales_parts, customer_parts, base_parts = [], [], []
-        for index in range(parts):
-            part = Part(index, parts)
-            orders = load_orders(store, load_epoch, part)
-            history = (pd.DataFrame(columns=compute.HISTORY_COLUMNS) if load_epoch is None
-                       else load_history(store, load_epoch, part))
-            sales_parts.append(compute.sales_daily(orders[orders["day"] >= first_day]))
-            customer_parts.append(compute.customer_daily(orders, history, windows, first_day))
-            base_parts.append(
-                compute.customer_base_daily(orders, history, windows, first_day, last_day))
-            del orders, history
+        try:
+            for index in range(parts):
+                part = Part(index, parts)
+                orders = load_orders(store, load_epoch, part)
+                history = (pd.DataFrame(columns=compute.HISTORY_COLUMNS) if load_epoch is None
+                           else load_history(store, load_epoch, part))
+                sales_parts.append(compute.sales_daily(orders[orders["day"] >= first_day]))
+                customer_parts.append(compute.customer_daily(orders, history, windows, first_day))
+                base_parts.append(
+                    compute.customer_base_daily(orders, history, windows, first_day, last_day))
+                del orders, history
+        finally:
+            if parts > 1:
+                _drop_parts()
         sales = _add_up(sales_parts, ["day", "channel"])
         customers = _add_up(customer_parts, ["grain", "day", "segment"])
         bases = _add_up(base_parts, ["day"])

@@ -243,3 +243,40 @@ def test_refreshing_customers_a_part_at_a_time_adds_up_to_the_whole(first, secon
     parted = _snapshot(store)
     rollups_refresh(store=store)
     assert parted == _snapshot(store)
+
+
+def test_parts_keep_a_customer_whole_and_put_a_big_one_alone():
+    """A whale customer gets a part of their own; the others share parts of
+    about the planned size, so no part holds the whale and a full share."""
+    from django.db import connection
+
+    from stores.rollups.refresh import PARTS_TABLE, plan_parts
+    from tests.factories import OrderFactory
+
+    store = StoreFactory()
+    whale = CustomerFactory(store=store)
+    for _ in range(12):
+        OrderFactory(store=store, customer=whale)
+    others = [CustomerFactory(store=store) for _ in range(9)]
+    for customer in others:
+        OrderFactory(store=store, customer=customer)
+        OrderFactory(store=store, customer=customer)
+    try:
+        parts = plan_parts(store, None, part_orders=5)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT p.part, COUNT(DISTINCT p.customer_id), COUNT(*) FROM {PARTS_TABLE} p "  # noqa: S608
+                "JOIN stores_order o ON o.customer_id = p.customer_id GROUP BY p.part ORDER BY p.part"
+            )
+            sizes = cursor.fetchall()
+            cursor.execute(f"SELECT part FROM {PARTS_TABLE} WHERE customer_id = %s", [whale.pk])  # noqa: S608
+            (whale_part,) = cursor.fetchone()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {PARTS_TABLE}")
+    # 12 whale orders alone, then 18 orders in parts of 5 (a cut falls inside
+    # a customer, who stays whole: up to one customer's orders more).
+    assert parts == len(sizes) == 5
+    assert sizes[whale_part] == (whale_part, 1, 12)
+    assert all(orders <= 5 + 2 for part, _, orders in sizes if part != whale_part)
+    assert sum(customers for _, customers, _ in sizes) == 10
