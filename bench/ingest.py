@@ -175,8 +175,8 @@ def time_pipeline(url: str, path: Path) -> tuple[float, float, dict]:
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     # A fresh store each run: the bench database is ours alone.
-    # Orders and lines hang on no foreign key: name them.
-    psql(url, "TRUNCATE stores_store, stores_order, stores_orderline CASCADE")
+    # Customers, orders and lines hang on no foreign key: name them.
+    psql(url, "TRUNCATE stores_store, stores_customer, stores_order, stores_orderline CASCADE")
     code = CHILD % {"store": STORE, "path": str(path)}
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None

@@ -150,9 +150,12 @@ class Customer(models.Model):
     orders were placed (an order belongs to the day it was placed).
     """
 
-    # The unique (store, external_id) index serves every lookup by store.
+    # The unique (store, external_id) index serves every lookup by store. As
+    # for orders, the loaders set the key and Django cascades: no row-by-row
+    # check at commit (a load creating 220k customers spent 0.8 s in it).
     store = models.ForeignKey(
-        Store, on_delete=models.CASCADE, related_name="customers", db_index=False
+        Store, on_delete=models.CASCADE, related_name="customers", db_index=False,
+        db_constraint=False,
     )
     external_id = models.CharField(max_length=200)
     first_paid_at = models.DateTimeField(null=True, blank=True)

@@ -25,6 +25,8 @@ def orphans() -> dict[str, int]:
         "AND (c.id IS NULL OR c.store_id <> o.store_id)",
         "line_order": "SELECT count(*) FROM stores_orderline l LEFT JOIN stores_order o "
         "ON o.id = l.order_id WHERE o.id IS NULL",
+        "customer_store": "SELECT count(*) FROM stores_customer c LEFT JOIN stores_store s "
+        "ON s.id = c.store_id WHERE s.id IS NULL",
     }
     with connection.cursor() as cursor:
         out = {}
@@ -45,7 +47,7 @@ def test_loads_into_two_stores_leave_every_key_pointing_at_its_own_store(tmp_pat
     again = generic_orders_csv(tmp_path / "again.csv", orders=100, status="unpaid")
     assert load(first, again).status == "loaded"
     assert OrderLine.objects.filter(order__store=first).count() == 2 * 300 + 6
-    assert orphans() == {"order_store": 0, "order_customer": 0, "line_order": 0}
+    assert orphans() == {"order_store": 0, "order_customer": 0, "line_order": 0, "customer_store": 0}
     assert not Order.objects.filter(store=first, customer__store=second).exists()
 
 
@@ -55,7 +57,8 @@ def test_deleting_a_store_takes_its_orders_and_lines_and_nothing_else(tmp_path):
     load(first, path)
     load(second, path)
     first.delete()
-    assert orphans() == {"order_store": 0, "order_customer": 0, "line_order": 0}
+    assert orphans() == {"order_store": 0, "order_customer": 0, "line_order": 0, "customer_store": 0}
+    assert not Customer.objects.filter(store_id=first.pk).exists()
     assert Order.objects.filter(store=second).count() == 50
     assert OrderLine.objects.filter(order__store=second).count() == 100
 
