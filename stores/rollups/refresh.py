@@ -267,13 +267,27 @@ def _write(store: Store, since_day: int | None, sales: pd.DataFrame, customers: 
     })
 
 
+def _has_orders_before(store: Store, epoch: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM stores_order WHERE store_id = %s AND placed_at < %s)",
+            [store.pk, _instant(epoch)],
+        )
+        return bool(cursor.fetchone()[0])
+
+
 def _refresh_customer_lifetimes(store: Store, since_epoch: int | None) -> None:
     """Lifetime columns of the customers who have orders from ``since`` on."""
-    epoch = _epoch_sql("o.placed_at")
-    scope = "" if since_epoch is None else f"AND {epoch} >= %s"
-    params: list[int] = [store.pk, store.pk]
-    if since_epoch is not None:
-        params.append(since_epoch)
+    params: list[Any] = [store.pk]
+    customers = "o.customer_id IS NOT NULL"
+    if since_epoch is not None and _has_orders_before(store, since_epoch):
+        # Only those with an order from since on; with nothing earlier, that
+        # is every customer, and the filter would only cost a join.
+        customers = (
+            "o.customer_id IN (SELECT DISTINCT n.customer_id FROM stores_order n"
+            " WHERE n.store_id = %s AND n.customer_id IS NOT NULL AND n.placed_at >= %s)"
+        )
+        params += [store.pk, _instant(since_epoch)]
     paid = f"o.status IN ({PAID_SQL})"
     sql = f"""
         UPDATE stores_customer SET
@@ -289,9 +303,7 @@ def _refresh_customer_lifetimes(store: Store, since_epoch: int | None) -> None:
                    COALESCE(SUM(CASE WHEN {paid} THEN o.amount - o.refunded_amount END), 0)
                        AS paid_amount
             FROM stores_order o
-            WHERE o.store_id = %s AND o.customer_id IN (
-                SELECT DISTINCT o.customer_id FROM stores_order o
-                WHERE o.store_id = %s AND o.customer_id IS NOT NULL {scope})
+            WHERE o.store_id = %s AND {customers}
             GROUP BY o.customer_id
         ) AS agg
         WHERE stores_customer.id = agg.customer_id

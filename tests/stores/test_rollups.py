@@ -280,3 +280,32 @@ def test_parts_keep_a_customer_whole_and_put_a_big_one_alone():
     assert sizes[whale_part] == (whale_part, 1, 12)
     assert all(orders <= 5 + 2 for part, _, orders in sizes if part != whale_part)
     assert sum(customers for _, customers, _ in sizes) == 10
+
+
+def test_lifetimes_after_an_incremental_refresh_match_a_full_one(store):
+    """A later load refreshes only the customers it touched (the filtered
+    path); a first load touches everyone (the unfiltered one): both agree
+    with a refresh of everything."""
+    tz = ZoneInfo(store.timezone)
+    write(store, [
+        Row("c1", date(2025, 1, 5), True, False, 10_000, 0, 1),
+        Row("c2", date(2025, 1, 9), True, False, 3_000, 0, 1),
+        Row("c2", date(2025, 2, 1), False, False, 2_000, 0, 1),
+    ], tz, [10])
+    rollups_refresh(store=store, since=date(2025, 1, 5))  # nothing before: everyone
+    write(store, [
+        Row("c1", date(2025, 4, 2), True, False, 4_000, 500, 1),
+        Row("c3", date(2025, 4, 3), True, False, 6_000, 0, 1),
+        Row("c2", date(2025, 4, 4), False, False, 1_000, 0, 1),
+    ], tz, [11], prefix="later")
+    rollups_refresh(store=store, since=date(2025, 4, 2))
+
+    def lifetimes():
+        return sorted(store.customers.values_list(
+            "external_id", "first_paid_at", "last_paid_at", "paid_orders", "paid_amount"))
+
+    incremental = lifetimes()
+    rollups_refresh(store=store)
+    assert incremental == lifetimes()
+    by_id = {row[0]: row[3:] for row in incremental}
+    assert by_id == {"c1": (2, Decimal("135.00")), "c2": (1, Decimal("30.00")), "c3": (1, Decimal("60.00"))}
