@@ -18,6 +18,7 @@ from django.db import connection
 from stores.ingest.results import LoadCounts
 from stores.ingest.stage_postgres import STATUS_RANK, PostgresStager
 from stores.models import Customer, Order, OrderLine, Store, TrafficDaily, Upload
+from stores.rollups.refresh import lifetime_aggregates
 
 # Namespaces of our advisory locks (the first int of the two-int form).
 LOCK_STORE = 7270001
@@ -134,13 +135,20 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
     )
     rows, new_min, old_min, existing = cursor.fetchone()
     counts.rows_loaded = int(rows or 0)
-    # In key order: the unique index fills page after page, not all over.
+    # In key order: the unique index fills page after page, not all over. A
+    # new customer's orders are all in this file, so their lifetime columns
+    # are known now: the rollup refresh then finds them right and leaves
+    # them be, instead of rewriting every new customer.
     cursor.execute(
         f"""
-        INSERT INTO {customer_t} (store_id, external_id, paid_orders, paid_amount)
-        SELECT %(store)s, customer_id, 0, 0 FROM ingest_orders
-        WHERE customer_id IS NOT NULL
-        GROUP BY customer_id ORDER BY customer_id
+        INSERT INTO {customer_t} (store_id, external_id, first_paid_at, last_paid_at,
+                                  paid_orders, paid_amount)
+        SELECT %(store)s, customer_id, first_paid, last_paid, paid_orders, paid_amount
+        FROM (
+            SELECT s.customer_id, {lifetime_aggregates("s")}
+            FROM ingest_orders s WHERE s.customer_id IS NOT NULL GROUP BY s.customer_id
+        ) c
+        ORDER BY customer_id
         ON CONFLICT (store_id, external_id) DO NOTHING
         """,
         params,

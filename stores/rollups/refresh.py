@@ -267,6 +267,20 @@ def _write(store: Store, since_day: int | None, sales: pd.DataFrame, customers: 
     })
 
 
+def lifetime_aggregates(orders: str) -> str:
+    """SQL for a customer's lifetime columns over the rows ``orders`` (an alias
+    of stores_order, or of rows shaped like it), grouped by customer:
+    first_paid, last_paid, paid_orders, paid_amount."""
+    paid = f"{orders}.status IN ({PAID_SQL})"
+    return (
+        f"MIN(CASE WHEN {paid} THEN {orders}.placed_at END) AS first_paid, "
+        f"MAX(CASE WHEN {paid} THEN {orders}.placed_at END) AS last_paid, "
+        f"SUM(CASE WHEN {paid} THEN 1 ELSE 0 END) AS paid_orders, "
+        f"COALESCE(SUM(CASE WHEN {paid} THEN {orders}.amount - {orders}.refunded_amount END), 0) "
+        f"AS paid_amount"
+    )
+
+
 def _has_orders_before(store: Store, epoch: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -288,7 +302,6 @@ def _refresh_customer_lifetimes(store: Store, since_epoch: int | None) -> None:
             " WHERE n.store_id = %s AND n.customer_id IS NOT NULL AND n.placed_at >= %s)"
         )
         params += [store.pk, _instant(since_epoch)]
-    paid = f"o.status IN ({PAID_SQL})"
     sql = f"""
         UPDATE stores_customer SET
             first_paid_at = agg.first_paid,
@@ -296,12 +309,7 @@ def _refresh_customer_lifetimes(store: Store, since_epoch: int | None) -> None:
             paid_orders = agg.paid_orders,
             paid_amount = agg.paid_amount
         FROM (
-            SELECT o.customer_id AS customer_id,
-                   MIN(CASE WHEN {paid} THEN o.placed_at END) AS first_paid,
-                   MAX(CASE WHEN {paid} THEN o.placed_at END) AS last_paid,
-                   SUM(CASE WHEN {paid} THEN 1 ELSE 0 END) AS paid_orders,
-                   COALESCE(SUM(CASE WHEN {paid} THEN o.amount - o.refunded_amount END), 0)
-                       AS paid_amount
+            SELECT o.customer_id AS customer_id, {lifetime_aggregates("o")}
             FROM stores_order o
             WHERE o.store_id = %s AND {customers}
             GROUP BY o.customer_id
