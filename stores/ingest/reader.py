@@ -348,12 +348,29 @@ def iter_chunks(
         raw = _read_excel_raw(info.path, info.path.suffix.lower() == ".xls" or _magic(info.path).startswith(XLS_MAGIC))
         body = raw.iloc[info.header_row + 1 :].copy()
         body.columns = pd.Index(info.columns[: body.shape[1]] + [f"column_{i}" for i in range(len(info.columns), body.shape[1])])
-        body = body.dropna(how="all").astype("str")
+        # Empty rows are no data; the rows after them keep their sheet numbers
+        # (the raw frame's index counts from the sheet's first row).
+        body = body.dropna(how="all")
+        row_no = body.index.to_numpy(dtype=np.int64) + 1
+        body = body.astype("str")
         body = body.where(body != "nan")
-        first = info.header_row + 2
-        yield Chunk(clean_frame(body.reset_index(drop=True)), np.arange(first, first + len(body), dtype=np.int64))
+        yield Chunk(clean_frame(body.reset_index(drop=True)), row_no)
         return
     yield from _iter_csv(info, block_bytes=block_bytes, bad_rows=bad_rows)
+
+
+def _all_null(table: pa.Table) -> pa.BooleanArray | None:
+    """Which rows have no cell at all (None when there is none such)."""
+    if table.num_rows == 0 or table.num_columns == 0:
+        return None
+    empty = pc.is_null(table.column(0))
+    for column in table.columns[1:]:
+        if not pc.any(empty).as_py():
+            return None
+        empty = pc.and_(empty, pc.is_null(column))
+    if not pc.any(empty).as_py():
+        return None
+    return empty.combine_chunks() if isinstance(empty, pa.ChunkedArray) else empty
 
 
 def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None) -> Iterator[Chunk]:
@@ -393,7 +410,10 @@ def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None
         use_threads=False,
     )
     parse_options = pacsv.ParseOptions(
-        delimiter=info.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+        delimiter=info.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid,
+        # Counted, so the rows after a blank line keep their numbers; dropped
+        # with the other empty rows below.
+        ignore_empty_lines=False,
     )
     convert_options = pacsv.ConvertOptions(
         column_types={c: pa.string() for c in info.columns},
@@ -416,8 +436,15 @@ def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None
     pending_bytes = pending_rows = 0
 
     def chunk() -> Chunk:
-        table = clean_table(pa.Table.from_batches(pending).combine_chunks())
-        return Chunk(table.to_pandas(), numbers(good_rows, pending_rows), table)
+        table = pa.Table.from_batches(pending).combine_chunks()
+        row_no = numbers(good_rows, pending_rows)
+        # Blank lines and rows of empty cells (a spreadsheet's unused rows)
+        # are no data: neither read nor rejected, and they keep their numbers.
+        empty = _all_null(table)
+        if empty is not None:
+            table, row_no = table.filter(pc.invert(empty)), row_no[~empty.to_numpy(zero_copy_only=False)]
+        table = clean_table(table)
+        return Chunk(table.to_pandas(), row_no, table)
 
     batches = _ReadAhead(reader, depth=max(2, block_bytes // READ_BLOCK_BYTES))
     try:

@@ -94,3 +94,35 @@ def test_a_line_break_in_the_title_above_the_header_does_not_shift_the_table(tmp
     assert stager.rows["row_no"].tolist() == [4]
     assert sorted(report_rows(report)) == [(5, "expected 4 columns, found 2"), (6, "unknown order status")]
     assert result.rows_read == 3
+
+
+@pytest.mark.parametrize("block_bytes", [None, 128])
+def test_blank_lines_and_empty_rows_are_not_data_and_keep_the_numbers_after_them(tmp_path, block_bytes):
+    lines = [HEADER, good(2), "", good(4), ",,,", good(6), "O7,2025-01-01 10:00:00,lost,7", "", ",,,", ",,,"]
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(lines) + "\n")
+    kwargs = {"block_bytes": block_bytes} if block_bytes else {}
+    result, stager, report = run(path, tmp_path, kind="orders", max_bad_share=1.0, **kwargs)
+    assert stager.rows["row_no"].tolist() == [2, 4, 6]
+    assert stager.rows["order_id"].tolist() == ["O2", "O4", "O6"]
+    # Empty rows are neither read nor rejected (nor duplicates of each other).
+    assert report_rows(report) == [(7, "unknown order status")]
+    assert result.rows_read == 4 and result.rows_rejected == 1
+
+
+def test_an_empty_sheet_row_keeps_the_numbers_of_the_rows_below(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER.split(","))
+    sheet.append(good(2).split(","))
+    sheet.append([])  # row 3, empty
+    sheet.append(good(4).split(","))
+    sheet.append(["O5", "2025-01-01 10:00:00", "lost", "5"])
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    result, stager, report = run(path, tmp_path, kind="orders", max_bad_share=1.0)
+    assert stager.rows["row_no"].tolist() == [2, 4]
+    assert report_rows(report) == [(5, "unknown order status")]
+    assert result.rows_read == 3
