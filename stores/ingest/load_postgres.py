@@ -1,7 +1,7 @@
-"""PostgreSQL: COPY validated rows into a temporary staging table, then one
-set-based upsert per real table, under a per-store advisory lock.
+"""PostgreSQL: from the staging tables (``stage_postgres``) one set-based
+write per real table, under a per-store advisory lock.
 
-Staging happens outside the load transaction (the temporary table belongs to
+Staging happens outside the load transaction (the temporary tables belong to
 this session only), so parsing runs in parallel for many uploads; only the
 upsert, the rollup refresh and the Upload status change are serialised per
 store, and they commit together or not at all.

@@ -223,6 +223,7 @@ class PostgresStager:
     def __init__(self) -> None:
         self.kinds: set[str] = set()
         self.orders_unique = True
+        self._finished = False
         self._created: set[str] = set()
         self._carry: pa.Table | None = None
         self._order_hashes: list[np.ndarray] = []
@@ -277,7 +278,9 @@ class PostgresStager:
 
     def finish(self) -> None:
         """Stage what is held back, wait for the last COPY and settle whether
-        every order is one row. Safe to call again."""
+        every order is one row. Calls after the first do nothing."""
+        if self._finished:
+            return
         self._copier.wait()
         if self._carry is not None:
             carry, self._carry = self._carry, None
@@ -287,7 +290,8 @@ class PostgresStager:
             hashes = np.sort(np.concatenate(self._order_hashes))
             # A 64-bit collision only sends the load down the adding-up path.
             self.orders_unique = not bool((hashes[1:] == hashes[:-1]).any())
-            self._order_hashes = [hashes] if not self.orders_unique else []
+            self._order_hashes = []
+        self._finished = True
 
     def close(self) -> None:
         # Closing after a failure: the first error stands.

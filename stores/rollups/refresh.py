@@ -112,6 +112,10 @@ class Part:
     index: int = 0
     count: int = 1
 
+    def customers_sql(self) -> str:
+        """A condition keeping this part's customers (one parameter: ``index``)."""
+        return f"customer_id IN (SELECT customer_id FROM {PARTS_TABLE} WHERE part = %s)"  # noqa: S608 (our table)
+
 
 PARTS_TABLE = "rollup_customer_parts"
 
@@ -164,10 +168,7 @@ def load_orders(store: Store, since_epoch: int | None, part: Part = Part()) -> p
         where += " AND placed_at >= %s"  # plain column: the (store, placed_at) index serves it
         params.append(_instant(since_epoch))
     if part.count > 1:
-        where += (
-            f" AND (customer_id IN (SELECT customer_id FROM {PARTS_TABLE} WHERE part = %s)"  # noqa: S608 (our table)
-            " OR (customer_id IS NULL AND id %% %s = %s))"
-        )
+        where += f" AND ({part.customers_sql()} OR (customer_id IS NULL AND id %% %s = %s))"
         params += [part.index, part.count, part.index]
     sql = (
         f"SELECT id, customer_id, {_epoch_sql('placed_at')}, "  # noqa: S608 (our fragments; values are parameters)
@@ -193,10 +194,7 @@ def load_orders(store: Store, since_epoch: int | None, part: Part = Part()) -> p
 def load_history(store: Store, before_epoch: int, part: Part = Part()) -> pd.DataFrame:  # noqa: B008 (frozen)
     epoch = _epoch_sql("placed_at")
     paid = f"status IN ({PAID_SQL})"
-    in_part = (
-        f" AND customer_id IN (SELECT customer_id FROM {PARTS_TABLE} WHERE part = %s)"  # noqa: S608 (our table)
-        if part.count > 1 else ""
-    )
+    in_part = f" AND {part.customers_sql()}" if part.count > 1 else ""
     sql = (
         f"SELECT customer_id, MAX(CASE WHEN {paid} THEN {epoch} END), "  # noqa: S608 (our fragments; values are parameters)
         f"SUM(CASE WHEN {paid} THEN 1 ELSE 0 END), MIN(CASE WHEN {paid} THEN {epoch} END), "
