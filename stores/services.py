@@ -251,7 +251,9 @@ def _process(upload: Upload, *, pg: bool) -> None:
             if counts.since is not None:
                 from stores.rollups import rollups_refresh
 
-                rollups_refresh(store=store, since=counts.since)
+                rollups_refresh(
+                    store=store, since=counts.since, lifetimes=not counts.lifetimes_current
+                )
             refreshed = time.perf_counter()
             Upload.objects.filter(pk=upload.pk).update(
                 status=UploadStatus.LOADED,

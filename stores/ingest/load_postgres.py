@@ -18,7 +18,7 @@ from django.db import connection
 from stores.ingest.results import LoadCounts
 from stores.ingest.stage_postgres import STATUS_RANK, PostgresStager
 from stores.models import Customer, Order, OrderLine, Store, TrafficDaily, Upload
-from stores.rollups.refresh import lifetime_aggregates
+from stores.rollups.refresh import lifetime_aggregates, update_customer_lifetimes
 
 # Namespaces of our advisory locks (the first int of the two-int form).
 LOCK_STORE = 7270001
@@ -70,6 +70,9 @@ def apply(*, stager: PostgresStager, store: Store, upload: Upload) -> LoadCounts
         if "traffic" in stager.kinds:
             stager.finish()
             _apply_traffic(cursor, store, upload, counts)
+    # Orders: the lifetimes their load changed were updated with them;
+    # traffic changes no customer's.
+    counts.lifetimes_current = True
     return counts
 
 
@@ -95,8 +98,11 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
     cursor.execute(f"SET LOCAL work_mem = '{STAGE_WORK_MEM}'")
     stager.finish()
     cursor.execute("ANALYZE ingest_stage_orders")
-    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [order_t])
-    params["ids"] = cursor.fetchone()[0]
+    cursor.execute(
+        "SELECT pg_get_serial_sequence(%s, 'id'), pg_get_serial_sequence(%s, 'id')",
+        [order_t, customer_t],
+    )
+    params["ids"], params["customer_ids"] = cursor.fetchone()
     # One row per order when the file listed each order's lines together
     # (exports do); otherwise the chunks' partial rows are added up here.
     source = "ingest_stage_orders" if stager.orders_unique else _ORDERS_ADDED_UP
@@ -121,7 +127,7 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
                s.lines > 0 AS has_lines, s.rows,
                o.id IS NULL AS is_new,
                coalesce(o.id, nextval(%(ids)s)) AS id,
-               o.placed_at AS old_placed_at
+               o.placed_at AS old_placed_at, o.customer_id AS old_customer_id
         FROM {source} s
         LEFT JOIN {order_t} o ON o.store_id = %(store)s AND o.external_id = s.order_id
         ORDER BY s.placed_at, s.order_id
@@ -135,21 +141,36 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
     )
     rows, new_min, old_min, existing = cursor.fetchone()
     counts.rows_loaded = int(rows or 0)
-    # In key order: the unique index fills page after page, not all over. A
-    # new customer's orders are all in this file, so their lifetime columns
-    # are known now: the rollup refresh then finds them right and leaves
-    # them be, instead of rewriting every new customer.
+    # The file's customers, with their ids: those the store has, and new ones
+    # drawn in key order (the primary key and the unique index then both
+    # grow at their right edge). The orders below find their customer in
+    # this table by a hash join, not by a probe of the unique index each.
+    # A new customer's orders are all in this file, so their lifetime columns
+    # are known now and written with them.
     cursor.execute(
         f"""
-        INSERT INTO {customer_t} (store_id, external_id, first_paid_at, last_paid_at,
-                                  paid_orders, paid_amount)
-        SELECT %(store)s, customer_id, first_paid, last_paid, paid_orders, paid_amount
+        CREATE TEMPORARY TABLE ingest_customers ON COMMIT DROP AS
+        SELECT a.customer_id AS external_id, c.id AS existing_id,
+               coalesce(c.id, nextval(%(customer_ids)s)) AS id,
+               a.first_paid, a.last_paid, a.paid_orders, a.paid_amount
         FROM (
             SELECT s.customer_id, {lifetime_aggregates("s")}
             FROM ingest_orders s WHERE s.customer_id IS NOT NULL GROUP BY s.customer_id
-        ) c
-        ORDER BY customer_id
-        ON CONFLICT (store_id, external_id) DO NOTHING
+        ) a
+        LEFT JOIN {customer_t} c ON c.store_id = %(store)s AND c.external_id = a.customer_id
+        ORDER BY a.customer_id
+        """,
+        params,
+    )
+    cursor.execute("ANALYZE ingest_customers")
+    # The store lock keeps "not there yet" true until commit: plain inserts.
+    cursor.execute(
+        f"""
+        INSERT INTO {customer_t} (id, store_id, external_id, first_paid_at, last_paid_at,
+                                  paid_orders, paid_amount)
+        SELECT id, %(store)s, external_id, first_paid, last_paid, paid_orders, paid_amount
+        FROM ingest_customers WHERE existing_id IS NULL
+        ORDER BY id
         """,
         params,
     )
@@ -162,7 +183,7 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
             items = s.items, channel = s.channel, inquired = s.inquired,
             upload_id = %(upload)s, updated_at = now()
         FROM ingest_orders s
-        LEFT JOIN {customer_t} c ON c.store_id = %(store)s AND c.external_id = s.customer_id
+        LEFT JOIN ingest_customers c ON c.external_id = s.customer_id
         WHERE o.id = s.id AND NOT s.is_new
           AND (o.customer_id, o.placed_at, o.paid_at, o.status, o.amount, o.refunded_amount,
                o.items, o.channel, o.inquired)
@@ -181,13 +202,21 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
         SELECT s.id, %(store)s, s.order_id, c.id, s.placed_at, s.paid_at, s.status, s.amount,
                s.refunded_amount, s.items, s.channel, s.inquired, %(upload)s, now()
         FROM ingest_orders s
-        LEFT JOIN {customer_t} c ON c.store_id = %(store)s AND c.external_id = s.customer_id
+        LEFT JOIN ingest_customers c ON c.external_id = s.customer_id
         WHERE s.is_new
         ORDER BY s.id
         """,
         params,
     )
     counts.orders_created = cursor.rowcount
+    # The customers who were here before and whose orders this file added to,
+    # changed or took away: their lifetime columns are computed again over
+    # all their orders. The new ones were written right above.
+    update_customer_lifetimes(
+        store,
+        "SELECT existing_id FROM ingest_customers WHERE existing_id IS NOT NULL "
+        "UNION SELECT old_customer_id FROM ingest_orders WHERE old_customer_id IS NOT NULL",
+    )
     line_no = "l.line_no" if stager.orders_unique else (
         "row_number() OVER (PARTITION BY o.id ORDER BY l.row_no)")
     staged_lines = f"""
@@ -230,7 +259,7 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
     counts.lines_written = cursor.rowcount
     earliest = min(m for m in (old_min, new_min) if m is not None) if (old_min or new_min) else None
     counts.since = _local_date(earliest, store.timezone)  # type: ignore[assignment]
-    cursor.execute("DROP TABLE IF EXISTS ingest_orders, ingest_lines_changed")
+    cursor.execute("DROP TABLE IF EXISTS ingest_orders, ingest_customers, ingest_lines_changed")
     cursor.execute("SET LOCAL work_mem TO DEFAULT")
 
 

@@ -300,18 +300,36 @@ def _refresh_customer_lifetimes(store: Store, since_epoch: int | None) -> None:
             " WHERE n.store_id = %s AND n.customer_id IS NOT NULL AND n.placed_at >= %s)"
         )
         params += [store.pk, _instant(since_epoch)]
+    _update_lifetimes(
+        f"SELECT o.customer_id AS customer_id, {lifetime_aggregates('o')} "  # noqa: S608 (our fragments)
+        f"FROM stores_order o WHERE o.store_id = %s AND {customers} GROUP BY o.customer_id",
+        params,
+    )
+
+
+def update_customer_lifetimes(store: Store, customers_sql: str) -> None:
+    """Lifetime columns of the store's customers whose ids ``customers_sql``
+    (a query without parameters) yields, over all their orders; a customer
+    left with no order gets the columns of none."""
+    _update_lifetimes(
+        f"SELECT t.customer_id, {lifetime_aggregates('o')} "  # noqa: S608 (our fragments)
+        f"FROM ({customers_sql}) AS t (customer_id) "
+        f"LEFT JOIN stores_order o ON o.store_id = %s AND o.customer_id = t.customer_id "
+        f"GROUP BY t.customer_id",
+        [store.pk],
+    )
+
+
+def _update_lifetimes(aggregate_sql: str, params: list[Any]) -> None:
+    """Write the lifetime columns ``aggregate_sql`` computes (customer_id and
+    the ``lifetime_aggregates``) where they differ from the stored ones."""
     sql = f"""
         UPDATE stores_customer SET
             first_paid_at = agg.first_paid,
             last_paid_at = agg.last_paid,
             paid_orders = agg.paid_orders,
             paid_amount = agg.paid_amount
-        FROM (
-            SELECT o.customer_id AS customer_id, {lifetime_aggregates("o")}
-            FROM stores_order o
-            WHERE o.store_id = %s AND {customers}
-            GROUP BY o.customer_id
-        ) AS agg
+        FROM ({aggregate_sql}) AS agg
         WHERE stores_customer.id = agg.customer_id
           AND (stores_customer.first_paid_at, stores_customer.last_paid_at,
                stores_customer.paid_orders, stores_customer.paid_amount)
@@ -352,9 +370,12 @@ def _add_up(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
 
 
 def rollups_refresh(
-    *, store: Store, since: date | None = None, part_orders: int = PART_ORDERS
+    *, store: Store, since: date | None = None, part_orders: int = PART_ORDERS,
+    lifetimes: bool = True,
 ) -> RollupRefreshResult:
-    """Rewrite the store's rollups from local date ``since`` on (None: all).
+    """Rewrite the store's rollups from local date ``since`` on (None: all),
+    and the lifetime columns of the customers with orders from then on
+    (``lifetimes=False``: the caller has kept them right).
 
     Customers are read in parts of about ``part_orders`` orders and the parts'
     rollups added up, so memory stays flat however large the store. Runs in
@@ -404,9 +425,10 @@ def rollups_refresh(
         # A missing day reads as zeros; storing none keeps full and partial refreshes alike.
         bases = bases[bases.drop(columns="day").to_numpy().any(axis=1)]
         _write(store, since_day, sales, customers, bases)
-        _refresh_customer_lifetimes(
-            store, None if since is None else _local_midnight_epoch(store, since)
-        )
+        if lifetimes:
+            _refresh_customer_lifetimes(
+                store, None if since is None else _local_midnight_epoch(store, since)
+            )
     result = RollupRefreshResult(
         store_id=store.pk,
         from_date=None if since_day is None else from_day(since_day),

@@ -19,6 +19,7 @@ from stores.models import (
     TrafficDaily,
     UploadStatus,
 )
+from stores.rollups import rollups_refresh
 from stores.services import column_mapping_save, upload_process
 from tests.factories import StoreFactory
 from tests.stores.ingest.helpers import FIXTURES, load, table_fingerprint, upload_bytes, upload_file
@@ -105,6 +106,49 @@ def test_overlapping_export_updates_orders_instead_of_adding(store):
     assert Customer.objects.filter(store=store).count() == 2
     paid = SalesDaily.objects.filter(store=store).values_list("orders_paid", flat=True)
     assert sum(paid) == 3
+
+
+def test_customer_lifetimes_after_overlapping_loads_match_their_orders(store):
+    """The loader keeps lifetimes itself (new customers from the file, the
+    others recomputed): after a re-export that pays an order, adds one and
+    moves c3's only order to a new buyer, every customer's columns are those
+    of their orders, and a full refresh changes nothing."""
+    day1 = generic([
+        "A,c1,2025-03-01 10:00,,unpaid,100,1,S1,1,100",
+        "B,c2,2025-03-01 11:00,2025-03-01 11:01,paid,50,1,S2,1,50",
+        "D,c3,2025-03-01 12:00,2025-03-01 12:01,paid,30,1,S4,1,30",
+    ])
+    day2 = generic([
+        "A,c1,2025-03-01 10:00,2025-03-02 09:00,paid,100,1,S1,1,100",
+        "C,c2,2025-03-02 12:00,2025-03-02 12:01,paid,70,2,S3,2,35",
+        "D,c4,2025-03-01 12:00,2025-03-01 12:01,paid,30,1,S4,1,30",
+    ])
+    for name, data in (("d1.csv", day1), ("d2.csv", day2)):
+        assert upload_process(upload_id=upload_bytes(store, data, name=name).pk).status == "loaded"
+
+    def lifetimes():
+        return {
+            c.external_id: (c.first_paid_at, c.last_paid_at, c.paid_orders, c.paid_amount)
+            for c in Customer.objects.filter(store=store)
+        }
+
+    def from_orders():
+        expected = {}
+        for customer in Customer.objects.filter(store=store):
+            paid = [o for o in customer.orders.all() if o.is_paid]
+            placed = [o.placed_at for o in paid]
+            expected[customer.external_id] = (
+                min(placed, default=None), max(placed, default=None), len(paid),
+                sum((o.amount - o.refunded_amount for o in paid), Decimal("0")),
+            )
+        return expected
+
+    loaded = lifetimes()
+    assert loaded == from_orders()
+    assert loaded["c3"] == (None, None, 0, Decimal("0"))
+    assert loaded["c2"][2:] == (2, Decimal("120.00"))
+    rollups_refresh(store=store)
+    assert lifetimes() == loaded
 
 
 def test_rejected_file_leaves_the_database_exactly_as_it_was(store):
