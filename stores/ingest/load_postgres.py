@@ -136,10 +136,10 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
     )
     cursor.execute("ANALYZE ingest_orders")
     cursor.execute(
-        "SELECT sum(rows), min(placed_at), min(old_placed_at), count(*) FILTER (WHERE NOT is_new) "
-        "FROM ingest_orders"
+        "SELECT sum(rows), min(placed_at), min(old_placed_at), count(*) FILTER (WHERE NOT is_new), "
+        "min(id) FILTER (WHERE NOT is_new), max(id) FILTER (WHERE NOT is_new) FROM ingest_orders"
     )
-    rows, new_min, old_min, existing = cursor.fetchone()
+    rows, new_min, old_min, existing, params["low"], params["high"] = cursor.fetchone()
     counts.rows_loaded = int(rows or 0)
     # The file's customers, with their ids: those the store has, and new ones
     # drawn in key order (the primary key and the unique index then both
@@ -229,6 +229,8 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
     if existing:
         # An overlapping export replaces the lines of the orders it lists, but
         # only where they changed: a re-export mostly lists the same lines.
+        # Lines have a block-range index on their order (migration 0008): the
+        # id range of the orders listed is what it can narrow the reads by.
         cursor.execute(
             f"""
             CREATE TEMPORARY TABLE ingest_lines_changed ON COMMIT DROP AS
@@ -236,17 +238,21 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
             FROM ({staged_lines} WHERE NOT o.is_new) n
             FULL JOIN (
                 SELECT x.* FROM {line_t} x JOIN ingest_orders o ON o.id = x.order_id
-                WHERE NOT o.is_new AND o.has_lines
+                WHERE NOT o.is_new AND o.has_lines AND x.order_id BETWEEN %(low)s AND %(high)s
             ) x ON x.order_id = n.order_id AND x.line_no = n.line_no
             WHERE (n.sku, n.title, n.quantity, n.unit_price, n.amount)
                   IS DISTINCT FROM (x.sku, x.title, x.quantity, x.unit_price, x.amount)
-            """
+            """,
+            params,
         )
         cursor.execute(
-            f"DELETE FROM {line_t} l USING ingest_lines_changed c WHERE l.order_id = c.order_id"
+            f"DELETE FROM {line_t} l USING ingest_lines_changed c "
+            f"WHERE l.order_id = c.order_id AND l.order_id BETWEEN %(low)s AND %(high)s",
+            params,
         )
         wanted = "n.is_new OR n.order_id IN (SELECT order_id FROM ingest_lines_changed)"
-    # Lines in (order id, line) order: the key then grows at its right edge.
+    # Lines in (order id, line) order: each block range of the index then
+    # holds a narrow run of orders.
     cursor.execute(
         f"""
         INSERT INTO {line_t} (order_id, line_no, sku, title, quantity, unit_price, amount)
