@@ -385,8 +385,13 @@ def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None
     # Translated here: arrow calls on_invalid on the read-ahead thread.
     wrong_width = _("expected %(n)d columns, found %(m)d")
 
+    # Rows an unclosed quote ran over (the row number where it opened).
+    swallowed: list[int | None] = []
+
     def on_invalid(row: pacsv.InvalidRow) -> str:
         row_no = None if row.number is None else row.number + shift
+        if _runs_over_records(row.text, info.delimiter, len(info.columns)):
+            swallowed.append(row_no)
         if row_no is not None:
             skipped_after.append(row_no - first_row_no - len(skipped_after))
         if bad_rows is not None:
@@ -438,6 +443,11 @@ def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None
     def chunk() -> Chunk:
         table = pa.Table.from_batches(pending).combine_chunks()
         row_no = numbers(good_rows, pending_rows)
+        if swallowed:
+            raise _unclosed_quote(swallowed[0])
+        opened = _swallowing_row(table, info.delimiter)
+        if opened is not None:
+            raise _unclosed_quote(int(row_no[opened]))
         # Blank lines and rows of empty cells (a spreadsheet's unused rows)
         # are no data: neither read nor rejected, and they keep their numbers.
         empty = _all_null(table)
@@ -469,9 +479,48 @@ def _iter_csv(info: FileInfo, *, block_bytes: int, bad_rows: list[BadRow] | None
                 pending, pending_bytes, pending_rows = [], 0, 0
         if pending:
             yield chunk()
+        if swallowed:
+            raise _unclosed_quote(swallowed[0])
     finally:
         batches.close()
         source.close()
+
+
+def _runs_over_records(text: str | None, delimiter: str, columns: int) -> bool:
+    """Whether ``text``, one cell or record, goes on over a line that has a
+    record's worth of delimiters: a quote left open swallowed the rows after
+    it. A note or an address written over several lines has no such line."""
+    if not text or "\n" not in text:
+        return False
+    enough = max(columns - 1, 2)
+    return any(line.count(delimiter) >= enough for line in text.splitlines()[1:])
+
+
+def _swallowing_row(table: pa.Table, delimiter: str) -> int | None:
+    """The first row with a cell that ran over other rows (see above)."""
+    for column in table.columns:
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        multiline = pc.fill_null(pc.match_substring(column, "\n"), False)
+        if not pc.any(multiline).as_py():
+            continue
+        for index in np.flatnonzero(multiline.to_numpy(zero_copy_only=False)):
+            if _runs_over_records(column[int(index)].as_py(), delimiter, table.num_columns):
+                return int(index)
+    return None
+
+
+def _unclosed_quote(row_no: int | None) -> IngestError:
+    where = _("row %(row)d") % {"row": row_no} if row_no is not None else _("a row")
+    return IngestError(
+        _(
+            "A quote opened in %(where)s is never closed, so the rows after it were read as "
+            "part of one cell. Nothing was loaded: close the quote (or remove it) and upload "
+            "the file again."
+        )
+        % {"where": where},
+        code="unclosed_quote",
+    )
 
 
 class _ReadAhead:

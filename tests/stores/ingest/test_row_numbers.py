@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from stores.ingest.errors import IngestError
 from tests.stores.ingest.test_formats import run
 
 HEADER = "order_id,placed_at,status,amount"
@@ -126,3 +127,25 @@ def test_an_empty_sheet_row_keeps_the_numbers_of_the_rows_below(tmp_path):
     assert stager.rows["row_no"].tolist() == [2, 4]
     assert report_rows(report) == [(5, "unknown order status")]
     assert result.rows_read == 3
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        # The quote closes on a later row, and what it swallowed happens to
+        # have the header's width: read naively, rows 4-6 would vanish.
+        [good(4), good(5), 'O6,2025-01-01 10:00:00,paid,6"', good(7)],
+        # The same, but the swallowed row is too wide (a malformed row).
+        [good(4), good(5), 'O6,2025-01-01 10:00:00,paid,6",x', good(7)],
+        # The quote never closes: the rest of the file is one broken row.
+        [good(4), good(5), good(6)],
+    ],
+    ids=["closes-later", "closes-later-too-wide", "never-closes"],
+)
+def test_an_unclosed_quote_refuses_the_file_naming_its_row(tmp_path, tail):
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join([HEADER, good(1), 'O2,2025-01-01 10:00:00,paid,"2', *tail]) + "\n")
+    with pytest.raises(IngestError) as refused:
+        run(path, tmp_path, kind="orders", max_bad_share=1.0)
+    assert refused.value.code == "unclosed_quote"
+    assert "row 3" in refused.value.message
