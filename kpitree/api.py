@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from kpitree import serializers as s
 from kpitree.bases import TREES
-from kpitree.customers import cohort_retention, rfm_table
+from kpitree.customers import cohort_retention, rfm_table, select_customers
 from kpitree.periods import Period, PeriodError, period_resolve, store_today
 from kpitree.selectors import diagnosis_get, tree_evaluate
 from stores.models import Store
@@ -109,9 +109,7 @@ def rfm_api(request: Request, slug: str) -> Response:
     params = _params(s.RfmQuerySerializer, request)
     as_of = params.get("as_of") or store_today(store)
     table = rfm_table(store=store, as_of=as_of)
-    segment = params.get("segment")
-    if segment is not None:
-        table = table[(table["segment"] == segment) | (table["lifecycle"] == segment)]
+    table = select_customers(table, segment=params.get("segment"), lifecycle=params.get("lifecycle"))
     page, size = params["page"], params["page_size"]
     pages = max(1, math.ceil(len(table) / size))
     if page > pages:

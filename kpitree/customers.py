@@ -214,17 +214,28 @@ def _month_index(day: date) -> int:
     return (day.year - 1970) * 12 + day.month - 1
 
 
-def segment_customers(*, store: Store, as_of: date, segment: str) -> Iterator[dict[str, Any]]:
-    """The customers of an RFM segment or a lifecycle state, for a CSV export."""
-    table = rfm_table(store=store, as_of=as_of)
-    if segment in RFM_SEGMENTS:
-        chosen = table[table["segment"] == segment]
-    elif segment in LIFECYCLE_STATES:
-        chosen = table[table["lifecycle"] == segment]
-    else:
-        raise ValueError(
-            f"unknown segment {segment!r}; expected one of {RFM_SEGMENTS + LIFECYCLE_STATES}"
-        )
+def select_customers(
+    table: pd.DataFrame, *, segment: str | None = None, lifecycle: str | None = None
+) -> pd.DataFrame:
+    """The rows of ``rfm_table`` in an RFM segment and/or a lifecycle state.
+    Two names are both ("new", "at_risk"), so each filter has its own word."""
+    if segment is not None:
+        if segment not in RFM_SEGMENTS:
+            raise ValueError(f"unknown segment {segment!r}; expected one of {RFM_SEGMENTS}")
+        table = table[table["segment"] == segment]
+    if lifecycle is not None:
+        if lifecycle not in LIFECYCLE_STATES:
+            raise ValueError(
+                f"unknown lifecycle state {lifecycle!r}; expected one of {LIFECYCLE_STATES}")
+        table = table[table["lifecycle"] == lifecycle]
+    return table
+
+
+def segment_customers(
+    *, store: Store, as_of: date, segment: str | None = None, lifecycle: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """The customers of an RFM segment and/or a lifecycle state, for a CSV export."""
+    chosen = select_customers(rfm_table(store=store, as_of=as_of), segment=segment, lifecycle=lifecycle)
     for row in chosen.itertuples(index=False):
         yield {column: _plain(value) for column, value in zip(RFM_COLUMNS, row, strict=True)}
 

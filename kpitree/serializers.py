@@ -47,7 +47,10 @@ class DiagnosisQuerySerializer(PeriodQuerySerializer):
 
 class RfmQuerySerializer(serializers.Serializer):
     as_of = serializers.DateField(required=False, help_text="Store-local date; default today.")
-    segment = serializers.ChoiceField(choices=RFM_SEGMENTS + LIFECYCLE_STATES, required=False)
+    segment = serializers.ChoiceField(choices=RFM_SEGMENTS, required=False, help_text="RFM segment.")
+    lifecycle = serializers.ChoiceField(
+        choices=LIFECYCLE_STATES, required=False, help_text="Lifecycle state (with segment: both)."
+    )
     page = serializers.IntegerField(min_value=1, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=1000, default=100)
 

@@ -207,20 +207,25 @@ def customers_page(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def customers_export(request: HttpRequest, slug: str) -> StreamingHttpResponse:
-    """One segment's customers as CSV for an SMS or email campaign."""
+    """The customers of an RFM segment (``?segment=``) or a lifecycle state
+    (``?lifecycle=``) as CSV for an SMS or email campaign."""
     store = store_get_for_user(user=request.user, slug=slug)
     as_of = _date(request.GET.get("as_of")) or store_today(store)
-    segment = request.GET.get("segment", "")
-    if segment not in (*customers.RFM_SEGMENTS, *customers.LIFECYCLE_STATES):
+    segment = request.GET.get("segment") or None
+    lifecycle = request.GET.get("lifecycle") or None
+    if (segment is None and lifecycle is None
+            or segment not in (None, *customers.RFM_SEGMENTS)
+            or lifecycle not in (None, *customers.LIFECYCLE_STATES)):
         raise Http404("No such segment")
-    rows = customers.segment_customers(store=store, as_of=as_of, segment=segment)
+    rows = customers.segment_customers(store=store, as_of=as_of, segment=segment, lifecycle=lifecycle)
     header = customers.RFM_COLUMNS
     response = StreamingHttpResponse(
         csv_stream(header, ([row[c] for c in header] for row in rows)),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = (
-        f'attachment; filename="{store.slug}-{segment}-{as_of.isoformat()}.csv"'
+        f'attachment; filename="{store.slug}-{"-".join(filter(None, (segment, lifecycle)))}-'
+        f'{as_of.isoformat()}.csv"'
     )
     return response
 

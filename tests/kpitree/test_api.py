@@ -7,6 +7,8 @@ from datetime import date
 import pytest
 from django.test import Client
 
+from kpitree.customers import LIFECYCLE_STATES, RFM_SEGMENTS, rfm_table
+from stores.models import Store
 from stores.rollups import rollups_refresh
 from tests.kpitree.builders import buy, visit
 
@@ -76,7 +78,16 @@ def test_tree_and_rfm_and_cohorts(filled, manager):
     rfm = client.get("/api/stores/north/customers/rfm/?as_of=2025-04-01&page_size=1").json()
     assert rfm["count"] == 2 and len(rfm["results"]) == 1 and rfm["next"].endswith("page=2")
     assert rfm["previous"] is None
-    only_new = client.get("/api/stores/north/customers/rfm/?as_of=2025-04-01&segment=new").json()
+    table = rfm_table(store=Store.objects.get(slug="north"), as_of=date(2025, 4, 1))
+    for query, column in (("segment", "segment"), ("lifecycle", "lifecycle")):
+        for name in ("new", "at_risk", "champions", "churned"):
+            response = client.get(f"/api/stores/north/customers/rfm/?as_of=2025-04-01&{query}={name}")
+            valid = name in (RFM_SEGMENTS if query == "segment" else LIFECYCLE_STATES)
+            assert response.status_code == (200 if valid else 400)
+            if valid:
+                expected = sorted(table.loc[table[column] == name, "external_id"])
+                assert sorted(r["external_id"] for r in response.json()["results"]) == expected
+    only_new = client.get("/api/stores/north/customers/rfm/?as_of=2025-04-01&lifecycle=new").json()
     assert [r["external_id"] for r in only_new["results"]] == ["b"]
     cohorts = client.get(ENDPOINTS[3]).json()["cohorts"]
     assert cohorts[0]["cohort"] == "2025-02-01" and cohorts[0]["retention"] == [1.0, 1.0, None]  # m2: not yet seen

@@ -64,11 +64,28 @@ def test_lifecycle_counts_grid_and_export(crm_store):
     assert len(grid) == 25 and grid["customers"].sum() == 5
     cell = grid[(grid["r_score"] == 5) & (grid["f_score"] == 3)].iloc[0]
     assert (cell["customers"], cell["monetary"]) == (1, 180.0)
-    churned = list(segment_customers(store=crm_store, as_of=AS_OF, segment="churned"))
+    churned = list(segment_customers(store=crm_store, as_of=AS_OF, lifecycle="churned"))
     assert sorted(r["external_id"] for r in churned) == ["P4", "P5"]
     assert isinstance(churned[0]["frequency"], int)
     with pytest.raises(ValueError, match="unknown segment"):
         list(segment_customers(store=crm_store, as_of=AS_OF, segment="vip"))
+    with pytest.raises(ValueError, match="unknown segment"):
+        list(segment_customers(store=crm_store, as_of=AS_OF, segment="churned"))
+
+
+def test_new_and_at_risk_mean_the_rfm_segment_or_the_lifecycle_state_as_asked(crm_store):
+    """Both vocabularies have "new" and "at_risk": each export gives exactly
+    the customers its own table counts, whatever the other says of them."""
+    table = rfm_table(store=crm_store, as_of=AS_OF)
+    counts = lifecycle_counts(store=crm_store, as_of=AS_OF)
+    for name in ("new", "at_risk"):
+        by_state = {r["external_id"] for r in segment_customers(store=crm_store, as_of=AS_OF, lifecycle=name)}
+        by_segment = {r["external_id"] for r in segment_customers(store=crm_store, as_of=AS_OF, segment=name)}
+        assert by_state == set(table.loc[table["lifecycle"] == name, "external_id"])
+        assert by_segment == set(table.loc[table["segment"] == name, "external_id"])
+        assert len(by_state) == counts[name]
+    both = list(segment_customers(store=crm_store, as_of=AS_OF, segment="hibernating", lifecycle="churned"))
+    assert [r["external_id"] for r in both] == ["P5"]
 
 
 def test_empty_store_has_an_empty_table(db):

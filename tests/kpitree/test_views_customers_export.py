@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -37,9 +39,9 @@ def test_formula_cells_are_neutralised(cell, expected):
     assert csv_safe(cell) == expected
 
 
-def _export(client, store, segment: str) -> tuple[bytes, list[list[str]]]:
+def _export(client, store, **query: str) -> tuple[bytes, list[list[str]]]:
     url = reverse("kpitree:customers_export", kwargs={"slug": store.slug})
-    response = client.get(url, {"segment": segment, "as_of": AS_OF.isoformat()})
+    response = client.get(url, {**query, "as_of": AS_OF.isoformat()})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
@@ -59,7 +61,7 @@ def test_export_is_utf8_with_bom_and_neutralises_formulas(client, operator, stor
         rollups_refresh(store=each)
     client.force_login(operator)
 
-    raw, rows = _export(client, store, "churned")
+    raw, rows = _export(client, store, lifecycle="churned")
 
     assert raw.startswith("\ufeff".encode())
     header, body = rows[0], rows[1:]
@@ -73,3 +75,33 @@ def test_unknown_segment_is_404(client, operator, store):
     client.force_login(operator)
     url = reverse("kpitree:customers_export", kwargs={"slug": store.slug})
     assert client.get(url, {"segment": "everyone"}).status_code == 404
+    assert client.get(url, {"segment": "churned"}).status_code == 404  # a lifecycle state
+    assert client.get(url, {"lifecycle": "champions"}).status_code == 404  # an RFM segment
+    assert client.get(url).status_code == 404
+
+
+def test_every_export_link_on_the_customers_page_gives_the_customers_its_row_counts(
+        client, operator, store):
+    """The lifecycle table and the RFM table both have "new" and "at_risk"
+    rows; each row's CSV link must export that row's customers."""
+
+    today = date(2025, 6, 1)
+    for i in range(30):
+        customer = CustomerFactory(store=store)
+        for k in range(1 + i % 3):
+            OrderFactory(store=store, customer=customer, amount=Decimal(20 + 7 * i),
+                         placed_at=datetime(2025, 5, 28, 2, 0, tzinfo=UTC) - timedelta(days=i * 9 + k * 3))
+    rollups_refresh(store=store)
+    client.force_login(operator)
+    page = client.get(reverse("kpitree:customers", kwargs={"slug": store.slug}),
+                      {"as_of": today.isoformat()}).content.decode()
+    rows = re.findall(
+        r'<tr data-(state|segment)="(\w+)"><td>[^<]*</td><td class="num">([\d,]+)</td>.*?'
+        r'(?:<a href="([^"]+)"|</tr>)', page, flags=re.S)
+    linked = [(kind, key, int(count.replace(",", "")), unescape(href)) for kind, key, count, href in rows if href]
+    assert {kind for kind, *_ in linked} == {"state", "segment"}
+    assert {"new", "at_risk"} & {key for kind, key, *_ in linked if kind == "state"}
+    for kind, key, count, href in linked:
+        assert (f"lifecycle={key}" if kind == "state" else f"segment={key}") in href
+        body = b"".join(client.get(href).streaming_content).decode("utf-8-sig").splitlines()
+        assert len(body) - 1 == count, (kind, key)
