@@ -234,10 +234,13 @@ def select_customers(
 def segment_customers(
     *, store: Store, as_of: date, segment: str | None = None, lifecycle: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """The customers of an RFM segment and/or a lifecycle state, for a CSV export."""
+    """The customers of an RFM segment and/or a lifecycle state, for a CSV
+    export. An unknown name raises ValueError here, before any row."""
     chosen = select_customers(rfm_table(store=store, as_of=as_of), segment=segment, lifecycle=lifecycle)
-    for row in chosen.itertuples(index=False):
-        yield {column: _plain(value) for column, value in zip(RFM_COLUMNS, row, strict=True)}
+    return (
+        {column: _plain(value) for column, value in zip(RFM_COLUMNS, row, strict=True)}
+        for row in chosen.itertuples(index=False)
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -213,11 +213,12 @@ def customers_export(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     as_of = _date(request.GET.get("as_of")) or store_today(store)
     segment = request.GET.get("segment") or None
     lifecycle = request.GET.get("lifecycle") or None
-    if (segment is None and lifecycle is None
-            or segment not in (None, *customers.RFM_SEGMENTS)
-            or lifecycle not in (None, *customers.LIFECYCLE_STATES)):
-        raise Http404("No such segment")
-    rows = customers.segment_customers(store=store, as_of=as_of, segment=segment, lifecycle=lifecycle)
+    if segment is None and lifecycle is None:
+        raise Http404("No segment given")
+    try:
+        rows = customers.segment_customers(store=store, as_of=as_of, segment=segment, lifecycle=lifecycle)
+    except ValueError as exc:
+        raise Http404("No such segment") from exc
     header = customers.RFM_COLUMNS
     response = StreamingHttpResponse(
         csv_stream(header, ([row[c] for c in header] for row in rows)),

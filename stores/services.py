@@ -251,9 +251,8 @@ def _process(upload: Upload, *, pg: bool) -> None:
             if counts.since is not None:
                 from stores.rollups import rollups_refresh
 
-                rollups_refresh(
-                    store=store, since=counts.since, lifetimes=not counts.lifetimes_current
-                )
+                # The loaders have set the lifetimes of the customers they touched.
+                rollups_refresh(store=store, since=counts.since, lifetimes=False)
             refreshed = time.perf_counter()
             Upload.objects.filter(pk=upload.pk).update(
                 status=UploadStatus.LOADED,

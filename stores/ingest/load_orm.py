@@ -13,6 +13,7 @@ import pandas as pd
 
 from stores.ingest.results import LoadCounts
 from stores.models import Customer, Order, OrderLine, Store, TrafficDaily, Upload
+from stores.rollups.refresh import update_customer_lifetimes
 
 _CENT = Decimal("0.01")
 _RANK = {"closed": 1, "unpaid": 2, "refunded": 3, "paid": 4}
@@ -122,6 +123,9 @@ def _apply_orders(df: pd.DataFrame, store: Store, upload: Upload, counts: LoadCo
     fields = ["customer_id", "placed_at", "paid_at", "status", "amount", "refunded_amount", "items", "channel", "inquired"]
     to_create: list[Order] = []
     to_update: list[Order] = []
+    # Customers whose lifetimes the load changes: the file's, and those an
+    # order was moved away from.
+    touched = set(customer_ids.values())
     for order_id, row in agg.iterrows():
         values = {
             "customer_id": customer_ids.get(row["customer_id"]) if pd.notna(row["customer_id"]) else None,
@@ -138,6 +142,8 @@ def _apply_orders(df: pd.DataFrame, store: Store, upload: Upload, counts: LoadCo
         if current is None:
             to_create.append(Order(store=store, external_id=order_id, upload=upload, **values))
         elif any(getattr(current, f) != v for f, v in values.items()):
+            if current.customer_id is not None:
+                touched.add(current.customer_id)
             for f, v in values.items():
                 setattr(current, f, v)
             current.upload = upload
@@ -146,6 +152,13 @@ def _apply_orders(df: pd.DataFrame, store: Store, upload: Upload, counts: LoadCo
     Order.objects.bulk_update(to_update, [*fields, "upload", "updated_at"], batch_size=1000)
     counts.orders_created, counts.orders_updated = len(to_create), len(to_update)
     counts.orders_unchanged = len(existing) - len(to_update)
+    ids = sorted(touched)
+    for start in range(0, len(ids), 500):
+        batch = ids[start:start + 500]
+        update_customer_lifetimes(
+            store, f"SELECT id AS customer_id FROM {Customer._meta.db_table} "  # noqa: S608 (our table)
+            f"WHERE id IN ({', '.join(['%s'] * len(batch))})", batch,
+        )
 
     lines = df[df["quantity"].notna()].sort_values("row_no", kind="stable")
     if len(lines):

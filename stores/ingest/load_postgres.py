@@ -70,9 +70,6 @@ def apply(*, stager: PostgresStager, store: Store, upload: Upload) -> LoadCounts
         if "traffic" in stager.kinds:
             stager.finish()
             _apply_traffic(cursor, store, upload, counts)
-    # Orders: the lifetimes their load changed were updated with them;
-    # traffic changes no customer's.
-    counts.lifetimes_current = True
     return counts
 
 
@@ -214,7 +211,7 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
     # all their orders. The new ones were written right above.
     update_customer_lifetimes(
         store,
-        "SELECT existing_id FROM ingest_customers WHERE existing_id IS NOT NULL "
+        "SELECT existing_id AS customer_id FROM ingest_customers WHERE existing_id IS NOT NULL "
         "UNION SELECT old_customer_id FROM ingest_orders WHERE old_customer_id IS NOT NULL",
     )
     line_no = "l.line_no" if stager.orders_unique else (

@@ -17,8 +17,5 @@ class LoadCounts:
     lines_written: int = 0
     traffic_created: int = 0
     traffic_updated: int = 0
-    # Whether the loader left every customer's lifetime columns right (the
-    # rollup refresh then need not compute them again).
-    lifetimes_current: bool = False
     # The earliest local date the load touched: rollups are refreshed from it.
     since: date | None = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -307,16 +308,17 @@ def _refresh_customer_lifetimes(store: Store, since_epoch: int | None) -> None:
     )
 
 
-def update_customer_lifetimes(store: Store, customers_sql: str) -> None:
+def update_customer_lifetimes(store: Store, customers_sql: str, params: Sequence[Any] = ()) -> None:
     """Lifetime columns of the store's customers whose ids ``customers_sql``
-    (a query without parameters) yields, over all their orders; a customer
-    left with no order gets the columns of none."""
+    (a query of one column, ``customer_id``, taking ``params``) yields, over
+    all their orders; a customer left with no order gets the columns of none.
+    The loaders call it for the customers a load touched."""
     _update_lifetimes(
         f"SELECT t.customer_id, {lifetime_aggregates('o')} "  # noqa: S608 (our fragments)
-        f"FROM ({customers_sql}) AS t (customer_id) "
+        f"FROM ({customers_sql}) t "
         f"LEFT JOIN stores_order o ON o.store_id = %s AND o.customer_id = t.customer_id "
         f"GROUP BY t.customer_id",
-        [store.pk],
+        [*params, store.pk],
     )
 
 
@@ -375,7 +377,7 @@ def rollups_refresh(
 ) -> RollupRefreshResult:
     """Rewrite the store's rollups from local date ``since`` on (None: all),
     and the lifetime columns of the customers with orders from then on
-    (``lifetimes=False``: the caller has kept them right).
+    (``lifetimes=False``: the caller has kept them right, as the loaders do).
 
     Customers are read in parts of about ``part_orders`` orders and the parts'
     rollups added up, so memory stays flat however large the store. Runs in
