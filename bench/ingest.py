@@ -13,6 +13,9 @@ generic CSV, then in the same run times
 and prints rows/s for each, the ratio b/a and the peak RSS of (b) (read as the
 warming task starts; the command's own peak is printed too). The last
 line is one JSON object: rows, copy_s, pipeline_s, ratio, peak_rss_mb.
+Before it, (c): the next morning's export (the last two days again, some
+unpaid orders now paid, and a new day) loaded into the store (b) filled, the
+load users run every day; its time is printed, not part of the JSON.
 
 The file lists orders in the order they were placed, numbered as they came
 in, one to four lines each, as platform exports do.
@@ -93,6 +96,45 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
 
 
+def generate_daily(source: Path, path: Path, seed: int = 11) -> int:
+    """The export an analyst uploads the next morning: the last two days of
+    ``source`` again, a fifth of their unpaid orders now paid, and one new
+    day of orders (as many as the last day had), half by returning
+    customers. Returns its number of lines."""
+    rng = np.random.default_rng(seed)
+    table = pacsv.read_csv(
+        source, convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(COLUMNS.split(", "), pa.string())),
+    )
+    placed = np.array(table.column("placed_at").to_pylist(), dtype="datetime64[s]")
+    last = placed.max()
+    tail = table.filter(pa.array(placed >= last - np.timedelta64(2, "D")))
+    status = np.array(tail.column("status").to_pylist(), dtype=object)
+    paid_at = np.array(tail.column("paid_at").to_pylist(), dtype=object)
+    order_ids = np.array(tail.column("order_id").to_pylist())
+    unique_ids = np.unique(order_ids)
+    now_paid = np.isin(order_ids, unique_ids[rng.random(len(unique_ids)) < 0.2]) & (status == "unpaid")
+    status[now_paid] = "paid"
+    paid_at[now_paid] = np.char.replace(np.datetime_as_string(last), "T", " ")
+    tail = tail.set_column(tail.schema.get_field_index("status"), "status", pa.array(status.tolist()))
+    tail = tail.set_column(tail.schema.get_field_index("paid_at"), "paid_at", pa.array(paid_at.tolist()))
+    day = table.filter(pa.array(placed >= last - np.timedelta64(1, "D")))
+    shift = lambda column: pa.array(  # noqa: E731 - a one-line helper
+        [v if not v else str(np.datetime64(v) + np.timedelta64(1, "D")).replace("T", " ")
+         for v in day.column(column).to_pylist()])
+    customers = np.array(day.column("customer_id").to_pylist(), dtype=object)
+    fresh = rng.random(len(customers)) < 0.5
+    customers[fresh] = [f"N{c}" if c else c for c in customers[fresh]]
+    new_day = (
+        day.set_column(0, "order_id", pa.array([str(int(v) + 10_000_000) for v in day.column("order_id").to_pylist()]))
+        .set_column(day.schema.get_field_index("customer_id"), "customer_id", pa.array(customers.tolist()))
+        .set_column(day.schema.get_field_index("placed_at"), "placed_at", shift("placed_at"))
+        .set_column(day.schema.get_field_index("paid_at"), "paid_at", shift("paid_at"))
+    )
+    daily = pa.concat_tables([tail, new_day])
+    pacsv.write_csv(daily, path, pacsv.WriteOptions(quoting_style="needed"))
+    return daily.num_rows
+
+
 def psql(url: str, sql: str) -> None:
     subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True)
 
@@ -167,7 +209,8 @@ def _before_warm(sender=None, **kwargs):
         load_peak.setdefault("kb", peak_kb())
 
 
-Store.objects.create(slug=%(store)r, name="Bench", platform="other", timezone="Asia/Shanghai")
+if %(create)r:
+    Store.objects.create(slug=%(store)r, name="Bench", platform="other", timezone="Asia/Shanghai")
 from io import StringIO
 out = StringIO()
 started = time.perf_counter()
@@ -181,7 +224,9 @@ print(json.dumps({
 """
 
 
-def time_pipeline(url: str, path: Path) -> tuple[float, float, dict]:
+def time_pipeline(url: str, path: Path, *, fresh: bool = True) -> tuple[float, float, dict]:
+    """``manage.py ingest`` of ``path`` in a process of its own: into a new
+    store, or (``fresh`` False) into the one the last run loaded."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
@@ -192,11 +237,12 @@ def time_pipeline(url: str, path: Path) -> tuple[float, float, dict]:
         "MEDIA_ROOT": str(OUT / "media"),
         "PYTHONPATH": str(ROOT),
     }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    # A fresh store each run: the bench database is ours alone.
-    # Customers, orders and lines hang on no foreign key: name them.
-    psql(url, "TRUNCATE stores_store, stores_customer, stores_order, stores_orderline CASCADE")
-    code = CHILD % {"store": STORE, "path": str(path)}
+    if fresh:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+        # A fresh store each run: the bench database is ours alone.
+        # Customers, orders and lines hang on no foreign key: name them.
+        psql(url, "TRUNCATE stores_store, stores_customer, stores_order, stores_orderline CASCADE")
+    code = CHILD % {"store": STORE, "path": str(path), "create": fresh}
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     output = proc.stdout.read()
@@ -242,6 +288,21 @@ def main() -> None:
     ratio = pipeline_s / copy_s
     print(f"ratio b/a: {ratio:.2f}   peak RSS of (b): {peak_mb:.0f} MB"
           f"   (with the page warming: {command_peak_mb:.0f} MB)")
+    # What users run every day: the next morning's export into the store just
+    # loaded (two days again, some statuses changed, and a new day).
+    daily_path = OUT / f"orders-{args.rows}-daily.csv"
+    daily_rows = generate_daily(path, daily_path)
+    daily_s, daily_peak_mb, daily = time_pipeline(args.database_url, daily_path, fresh=False)
+    daily_stages = daily.pop("stages")
+    daily_s -= daily_stages.pop("pages warmed", 0.0)
+    daily.pop("command_peak_mb")
+    print(f"(c) next day's export into that store: {daily_rows:,} lines in {daily_s:.2f} s"
+          f" (orders created {daily['orders_created']:,}, updated {daily['orders_updated']:,};"
+          f" peak {daily_peak_mb:.0f} MB)")
+    print("    stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in daily_stages.items()))
+    if daily["status"] != "loaded" or daily["rows_loaded"] != daily_rows:
+        raise SystemExit(f"the daily load did not load every row: {daily}")
+    daily_path.unlink()
     if not args.keep:
         path.unlink()
     print(json.dumps({"rows": args.rows, "copy_s": round(copy_s, 3), "pipeline_s": round(pipeline_s, 3), "ratio": round(ratio, 3), "peak_rss_mb": round(peak_mb, 1)}))
