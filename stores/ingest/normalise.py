@@ -10,6 +10,7 @@ fast path turns down go through pandas' slower, more forgiving parsers.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 
@@ -18,7 +19,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 _TEXT = pa.large_string()
 _NOT_BEFORE = pd.Timestamp("1995-01-01", tz="UTC")
 
@@ -72,11 +72,21 @@ def map_text(raw: pd.Series, lookup: Callable[[str], str | None]) -> pd.Series:
     return _text_series(mapped.take(encoded.indices), raw.index)
 
 
+# A decimal comma: ",50" or ",5" ending the number (before any currency sign,
+# closing bracket or trailing minus). One such cell makes it the column's way.
+_DECIMAL_COMMA = r",\d{1,2}[^\d,.]*$"
+
+
 def money(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(canonical decimal text, float value, invalid mask) for money cells.
 
-    Accepts ``1234.5``, ``¥1,234.50``, ``1.234,50 €``, ``$ 12``, ``-3.2``. The
-    text keeps the exact decimal for PostgreSQL's numeric; the float is for checks.
+    Accepts ``1234.5``, ``¥1,234.50``, ``1.234,50 €``, ``$ 12``, ``-3.2`` and
+    accounting negatives ``(12.00)`` and ``12.00-``. A cell that shows its
+    decimal separator keeps it; ``1.000`` and ``1,234`` are read the column's
+    way: once a cell of the column writes a decimal comma, ``1.000`` is one
+    thousand and ``1,234`` is rejected; otherwise they read as today, 1.000
+    and 1234. The text keeps the exact decimal for PostgreSQL's numeric; the
+    float is for checks.
     """
     values = _arrow(raw)
     if values.null_count == len(values):
@@ -85,20 +95,41 @@ def money(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     if fast is not None and fast.isna().sum() == values.null_count:
         # Every present cell is a plain number: its text is already canonical.
         return raw, fast, pd.Series(False, index=raw.index)
-    value = fast if fast is not None else pd.to_numeric(raw, errors="coerce")
+    value = (fast if fast is not None else pd.to_numeric(raw, errors="coerce")).astype("float64")
     text = raw.copy()
-    messy = raw.notna() & value.isna()
-    if messy.any():
-        s = raw[messy].str.replace(r"[^\d,.\-]", "", regex=True)
-        decimal_comma = s.str.contains(r",\d{1,2}$", regex=True)
-        s = s.where(~decimal_comma, s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
-        s = s.where(decimal_comma, s.str.replace(",", "", regex=False))
-        fixed = pd.to_numeric(s, errors="coerce")
-        value = value.astype("float64")
-        value[messy] = fixed
-        text[messy] = s
+    redo = (raw.notna() & value.isna()).to_numpy(dtype=bool, copy=True)
+    decimal_comma = bool(pc.any(pc.match_substring_regex(values, _DECIMAL_COMMA)).as_py())
+    if decimal_comma:
+        # pandas read "1.000" as one: read it again the column's way.
+        redo |= np.asarray(pc.fill_null(pc.match_substring(values, "."), False))
+    if redo.any():
+        text_redo, value_redo = _money_text(values.filter(pa.array(redo)), decimal_comma=decimal_comma)
+        value[redo] = value_redo
+        text[redo] = _text_series(text_redo, raw.index[redo])
     invalid = raw.notna() & value.isna()
     return text.where(value.notna()), value, invalid
+
+
+def _money_text(values: pa.Array, *, decimal_comma: bool) -> tuple[pa.Array, np.ndarray]:
+    """The cells as plain decimal text (``-1234.50``) and as floats; null and
+    NaN where a cell is not a number (or, in a decimal-comma column, is
+    ``1,234``)."""
+    s = pc.replace_substring_regex(values, r"[^\d,.\-()]", "")
+    negative = pc.match_substring_regex(s, r"^\(.*\)$|^-|-$")
+    s = pc.replace_substring_regex(pc.replace_substring_regex(s, r"^\((.*)\)$", r"\1"), r"^-|-$", "")
+    comma = pc.match_substring_regex(s, r"^[\d.]*,\d{1,2}$")
+    if decimal_comma:
+        comma = pc.or_(comma, pc.match_substring_regex(s, r"^\d{1,3}(?:\.\d{3})+$"))
+        s = pc.if_else(pc.match_substring_regex(s, r"^\d{1,3}(?:,\d{3})+$"), pa.scalar(None, s.type), s)
+    s = pc.if_else(
+        comma,
+        pc.replace_substring(pc.replace_substring(s, ".", ""), ",", "."),
+        pc.replace_substring(s, ",", ""),
+    )
+    s = pc.if_else(negative, pc.binary_join_element_wise(pa.scalar("-", s.type), s, pa.scalar("", s.type)), s)
+    number = pc.fill_null(pc.match_substring_regex(s, r"^-?(?:\d+\.?\d*|\.\d+)$"), False)
+    s = pc.if_else(number, s, pa.scalar(None, s.type))
+    return s, np.asarray(pc.cast(s, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
 
 
 def money_values(raw: pd.Series) -> pd.Series:
@@ -124,6 +155,13 @@ def identifiers(raw: pd.Series) -> pd.Series:
     if not pc.any(pc.match_substring(_arrow(raw), ".0")).as_py():
         return raw
     return raw.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+
+
+def scientific_notation(raw: pd.Series) -> pd.Series:
+    """Which ids a spreadsheet turned into ``3.761E+18``: their digits are lost."""
+    values = _arrow(raw)
+    found = pc.match_substring_regex(values, r"^\d(\.\d+)?[eE][+-]?\d+$")
+    return pd.Series(np.asarray(pc.fill_null(found, False)), index=raw.index)
 
 
 _TRUE = ("1", "true", "yes", "y", "是")
@@ -276,34 +314,201 @@ def _plain_local_times(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return micros[ok].view("datetime64[us]"), plain
 
 
+# A zone written after the time: "Z", "UTC", "GMT", "+08", "+0800", "+08:00",
+# "GMT+8", "UTC+08:00", "GMT+0800 (China Standard Time)". dateutil would read
+# "UTC+8" as eight hours west (POSIX), so these never reach pandas.
+_ZONE_NAME = r"(?:Z|UTC|GMT|(?:UTC|GMT)?\s*[+-]\d{1,2}(?::?\d{2})?)(?:\s*\([^()]*\))?"
+_ZONED = r"(?i)\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AP]\.?M\.?)?\s*" + _ZONE_NAME + "$"
+_ZONE_SUFFIX = r"(?i)\s*" + _ZONE_NAME + "$"
+_ZONE_PARTS = re.compile(r"(?:Z|UTC|GMT)?\s*(?:(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?)?", re.IGNORECASE)
+# Day and month before a four- (or two-) digit year: "07.10.2025 14:30", "10/7/25".
+_DAY_MONTH_YEAR = (
+    r"^(?P<first>\d{1,2})(?P<sep>[./-])(?P<second>\d{1,2})(?P<sep2>[./-])"
+    r"(?P<year>\d{4}|\d{2})(?P<rest>(?:[ T].*)?)$"
+)
+
+
 def _datetimes_slow(raw: pd.Series, *, tz: str, fmt: str | None) -> np.ndarray:
     """Any other way of writing a time, through pandas: UTC datetime64[us], NaT
-    where unreadable."""
-    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
-    has_offset = raw.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
-    aware = has_offset
-    naive = ~has_offset
-    if aware.any():
-        out[aware] = _parse(raw[aware], fmt if fmt and "%z" in fmt else None, utc=True)
-    if naive.any():
-        local = _parse(raw[naive], fmt if fmt and "%z" not in fmt else None, utc=False)
-        zone = zoneinfo.ZoneInfo(tz)
-        localised = local.dt.tz_localize(
-            zone, ambiguous=np.ones(len(local), dtype=bool), nonexistent="shift_forward"
-        )
-        out[naive] = localised.dt.tz_convert("UTC")
-    return out.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    where unreadable.
 
-
-def _parse(raw: pd.Series, fmt: str | None, *, utc: bool) -> pd.Series:
-    text = raw.str.replace("/", "-", regex=False).str.replace("T", " ", regex=False)
+    A zone the cell writes is taken off and applied by hand, so pandas only
+    reads wall times; a cell in which pandas still finds a zone is an instant
+    and is converted, never localised again.
+    """
+    values = pc.utf8_trim_whitespace(_arrow(raw))
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
     if fmt:
-        parsed = pd.to_datetime(raw, format=fmt, errors="coerce", utc=utc)
-        if parsed.notna().all():
-            return parsed.dt.as_unit("us")
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc)
-    left = parsed.isna()
+        zoned = "%z" in fmt or "%Z" in fmt
+        try:
+            wall, instant = _as_utc(
+                pd.to_datetime(_text_series(values, raw.index), format=fmt, errors="coerce", utc=zoned)
+            )
+        except (ValueError, TypeError, OverflowError):
+            wall, instant = out.copy(), np.zeros(len(out), dtype=bool)
+        out[instant] = wall[instant]
+        local = ~instant & ~np.isnat(wall)
+        if local.any():
+            out[local] = _localise(wall[local], tz)
+    left = np.isnat(out)
     if left.any():
-        parsed = parsed.astype(parsed.dtype)
-        parsed[left] = pd.to_datetime(text[left], format="mixed", errors="coerce", utc=utc)
-    return parsed.dt.as_unit("us")
+        out[left] = _read_any(values.filter(pa.array(left)), tz=tz)
+    return out
+
+
+def _read_any(values: pa.Array, *, tz: str) -> np.ndarray:
+    """The cells neither the fast path nor the platform's format read."""
+    zoned = np.asarray(pc.fill_null(pc.match_substring_regex(values, _ZONED), False))
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+    if zoned.any():
+        # pandas reads ISO 8601 with its offset ("+08", "+0800", "Z") quickly.
+        out[zoned] = _iso_instants(values.filter(pa.array(zoned)))
+    left = np.isnat(out)
+    if left.any():
+        out[left] = _read_written(values.filter(pa.array(left)), zoned=zoned[left], tz=tz)
+    return out
+
+
+def _iso_instants(values: pa.Array) -> np.ndarray:
+    """ISO 8601 times that write their offset, as UTC datetime64[us] (NaT where not)."""
+    text = _text_series(values, pd.RangeIndex(len(values)))
+    try:
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+    return parsed.dt.tz_localize(None).dt.as_unit("us").to_numpy()
+
+
+def _read_written(values: pa.Array, *, zoned: np.ndarray, tz: str) -> np.ndarray:
+    """Times in any other way of writing them: a zone the cell writes
+    (``zoned``) is taken off and applied by hand, so pandas reads wall times."""
+    offset = np.zeros(len(values), dtype="timedelta64[m]")
+    impossible = np.zeros(len(values), dtype=bool)
+    body = values
+    if zoned.any():
+        where = pa.array(zoned)
+        cells = values.filter(where)
+        zones = pc.dictionary_encode(pc.extract_regex(cells, f"(?P<zone>{_ZONE_SUFFIX})").field("zone"))
+        minutes = np.array([_zone_minutes(z) for z in zones.dictionary.to_pylist()], dtype="float64")
+        found = minutes[np.asarray(zones.indices)]
+        impossible[zoned] = np.isnan(found)
+        offset[zoned] = np.nan_to_num(found).astype(np.int64).astype("timedelta64[m]")
+        body = pc.replace_with_mask(values, where, pc.replace_substring_regex(cells, _ZONE_SUFFIX, ""))
+    body = _day_month_first(body)
+    # Most cells are now plain ISO wall times ("+08:00" taken off).
+    plain_wall, plain = _plain_local_times(body)
+    wall = np.full(len(body), np.datetime64("NaT"), dtype="datetime64[us]")
+    wall[plain] = plain_wall
+    instant = np.zeros(len(body), dtype=bool)
+    if not plain.all():
+        rest = body.filter(pa.array(~plain))
+        rest = pc.replace_substring_regex(rest, r"(\d)T(\d)", r"\1 \2")
+        rest = pc.replace_substring_regex(rest, "[/年月]", "-")
+        rest = pc.replace_substring(rest, "日", "")
+        wall[~plain], instant[~plain] = _read_wall_times(rest)
+    out = np.where(zoned, wall - offset, wall)
+    local = ~zoned & ~instant & ~np.isnat(wall)
+    if local.any():
+        out[local] = _localise(wall[local], tz)
+    # A cell naming two zones (pandas found another) is unreadable.
+    out[impossible | (zoned & instant)] = np.datetime64("NaT")
+    return out
+
+
+def _zone_minutes(zone: str) -> float:
+    """Minutes east of UTC of a zone _ZONE_SUFFIX found (NaN if impossible)."""
+    parts = _ZONE_PARTS.fullmatch(zone.split("(")[0].strip())
+    if parts is None:
+        return np.nan
+    hours, minutes = int(parts["hours"] or 0), int(parts["minutes"] or 0)
+    if hours > 14 or minutes >= 60:  # offsets run from -12:00 to +14:00
+        return np.nan
+    return (-1 if parts["sign"] == "-" else 1) * (hours * 60 + minutes)
+
+
+def _number(digits: pa.Array) -> np.ndarray:
+    """A regex group's digits as int64 (0 where the group is empty)."""
+    filled = pc.if_else(pc.equal(pc.fill_null(digits, ""), ""), "0", digits)
+    return np.asarray(pc.cast(filled, pa.int64()))
+
+
+def _day_month_first(values: pa.Array) -> pa.Array:
+    """``DD/MM/YYYY`` and ``MM/DD/YYYY`` rewritten as ``YYYY-MM-DD``, the order
+    decided for the whole column: a first number above 12 makes it day-first,
+    a second one above 12 month-first. Without either, dots are day-first
+    (``07.10.2025``) and slashes and dashes month-first. A column showing both
+    orders keeps the cells that say theirs and loses the ambiguous ones.
+    """
+    shaped = np.asarray(pc.fill_null(pc.match_substring_regex(values, _DAY_MONTH_YEAR), False))
+    if not shaped.any():
+        return values
+    parts = pc.extract_regex(values.filter(pa.array(shaped)), _DAY_MONTH_YEAR)
+    same = np.asarray(pc.equal(parts.field("sep"), parts.field("sep2")))
+    found = shaped.copy()
+    found[shaped] = same
+    if not found.any():
+        return values
+    parts = parts.filter(pa.array(same))
+    first, second = _number(parts.field("first")), _number(parts.field("second"))
+    says_day_first = (first > 12) & (first <= 31) & (second <= 12)
+    says_month_first = (second > 12) & (second <= 31) & (first <= 12)
+    lost = np.zeros(len(parts), dtype=bool)
+    if says_day_first.any() and says_month_first.any():
+        day_first = says_day_first
+        lost = (first <= 12) & (second <= 12) & (first != second)
+    elif says_day_first.any() or says_month_first.any():
+        day_first = np.full(len(parts), says_day_first.any())
+    else:
+        day_first = np.asarray(pc.equal(parts.field("sep"), "."))
+    year = _number(parts.field("year"))
+    year = np.where(year >= 100, year, np.where(year < 70, 2000 + year, 1900 + year))
+    fields = [
+        pc.utf8_lpad(pc.cast(pa.array(number), pa.string()), width=width, padding="0")
+        for number, width in (
+            (year, 4),
+            (np.where(day_first, second, first), 2),
+            (np.where(day_first, first, second), 2),
+        )
+    ]
+    iso = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, "-"), parts.field("rest").cast(pa.string()), "")
+    iso = pc.if_else(pa.array(lost), pa.scalar(None, pa.string()), iso)
+    return pc.replace_with_mask(values, pa.array(found), iso.cast(values.type))
+
+
+def _read_wall_times(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(datetime64[us], which cells named a zone pandas knows: those are UTC
+    instants already); NaT where unreadable. Each distinct text is read once."""
+    encoded = pc.dictionary_encode(values)
+    texts = _text_series(encoded.dictionary, pd.RangeIndex(len(encoded.dictionary)))
+    wall = np.full(len(texts) + 1, np.datetime64("NaT"), dtype="datetime64[us]")  # the last: NA
+    instant = np.zeros(len(texts) + 1, dtype=bool)
+    for how in ("ISO8601", "mixed"):
+        left = np.flatnonzero(np.isnat(wall[:-1]))
+        if not len(left):
+            break
+        wall[left], instant[left] = _read_split(texts.iloc[left], how)
+    codes = np.asarray(pc.fill_null(encoded.indices, len(texts)))
+    return wall[codes], instant[codes]
+
+
+def _read_split(text: pd.Series, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """One pandas reading; where pandas refuses the lot (a zone in some cells
+    and not in others), each half is read by itself."""
+    try:
+        return _as_utc(pd.to_datetime(text, format=how, errors="coerce"))
+    except (ValueError, TypeError, OverflowError):
+        if len(text) == 1:
+            return np.array([np.datetime64("NaT")], dtype="datetime64[us]"), np.zeros(1, dtype=bool)
+        half = len(text) // 2
+        head, tail = _read_split(text.iloc[:half], how), _read_split(text.iloc[half:], how)
+        return np.concatenate([head[0], tail[0]]), np.concatenate([head[1], tail[1]])
+
+
+def _as_utc(parsed: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(datetime64[us], which are instants in UTC) from what pandas returned."""
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        instant = parsed.notna().to_numpy()
+        return parsed.dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("us").to_numpy(), instant
+    if not pd.api.types.is_datetime64_dtype(parsed.dtype):
+        raise TypeError(f"not times: {parsed.dtype}")
+    return parsed.dt.as_unit("us").to_numpy(), np.zeros(len(parsed), dtype=bool)
