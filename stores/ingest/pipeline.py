@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from stores.ingest import reader
 from stores.ingest.channels import resolver
+from stores.ingest.conflicts import OrderConflicts
 from stores.ingest.duplicates import DuplicateFinder
 from stores.ingest.errors import IngestError, NeedsMappingError
 from stores.ingest.formats import FORMATS, Format, best_score, detect, mapped_format
@@ -100,11 +101,12 @@ def choose_format(
         )
     other_kind = detect(header)
     if other_kind is not None:
-        raise IngestError(
-            _("This is a %(found)s file (%(label)s), not %(kind)s.")
-            % {"found": other_kind.kind, "label": other_kind.label, "kind": kind},
-            code="wrong_kind",
+        wrong_kind = (
+            _("This is an orders file (%(label)s), not a traffic file.")
+            if other_kind.kind == "orders"
+            else _("This is a traffic file (%(label)s), not an orders file.")
         )
+        raise IngestError(wrong_kind % {"label": other_kind.label}, code="wrong_kind")
     if kind is not None:
         saved = saved_mapping(header)
         if saved:
@@ -166,6 +168,7 @@ def read_and_stage(
     saved_mapping: Callable[[list[str]], Mapping[str, str] | None] = lambda header: None,
     channel_table: Mapping[str, str] | None = None,
     traffic_date: date | None = None,
+    currency: str | None = None,
     file_name: str = "",
     stager: Stager,
     report: ReportWriter,
@@ -199,10 +202,12 @@ def read_and_stage(
         resolve_channel=resolver(channel_table or {}),
         date_format=fmt.date_format,
         traffic_date=traffic_date,
+        currency=currency,
     )
     validate = validate_orders if fmt.kind == "orders" else validate_traffic
     bad_rows: list[reader.BadRow] = []
     duplicates = DuplicateFinder()
+    conflicts = OrderConflicts(resolved) if fmt.kind == "orders" else None
     carry: pd.DataFrame | None = None
     total = max(info.rows_estimate, 0)
     for chunk in reader.iter_chunks(info, block_bytes=block_bytes, bad_rows=bad_rows):
@@ -232,6 +237,9 @@ def read_and_stage(
         rows = pd.Series(row_no[canon.index.to_numpy()], index=canon.index)
         good, rejected = validate(canon, rows, ctx)
         report.add(rejected)
+        if conflicts is not None:
+            good, disagreeing = conflicts.check(good)
+            report.add(disagreeing)
         result.rows_rejected += int(is_dup.sum()) + len(canon) - len(good)
         # The stager may still be copying the previous chunk on a thread (while
         # this one was parsed): let it end before progress uses the connection.

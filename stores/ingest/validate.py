@@ -14,6 +14,7 @@ from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from stores.ingest import normalise
@@ -29,6 +30,13 @@ STAGE_TRAFFIC_COLUMNS = (
     "row_no", "date", "channel", "visitors", "page_views", "inquirers", "inquiry_placers",
 )
 REPORT_COLUMNS = ["row", "column", "reason", "value"]
+# Money columns are numeric(16, 2) and the rollups sum cents in int64: a cell
+# of a trillion or more is a mistake, and refusing it keeps both far from overflow.
+MONEY_LIMIT = 10**12
+# An order time a day ahead of now is not a time zone slip but a wrong date.
+FUTURE_SLACK = pd.Timedelta(days=1)
+# What Sycm writes in a count it has no data for.
+NO_DATA = ("-", "--", "—", "——", "－")
 
 
 @dataclass
@@ -38,6 +46,7 @@ class Context:
     resolve_channel: Callable[[str], str | None]
     date_format: str | None = None
     traffic_date: date | None = None
+    currency: str | None = None  # the store's; orders in another are refused
 
 
 Mask: TypeAlias = pd.Series | np.ndarray
@@ -56,7 +65,10 @@ class _Checks:
     parts: list[pd.DataFrame] = field(default_factory=list)
     bad: np.ndarray | None = None
 
-    def fail(self, mask: Mask, column: str, reason: str, values: pd.Series | None = None) -> None:
+    def fail(
+        self, mask: Mask, column: str, reason: str | pd.Series, values: pd.Series | None = None
+    ) -> None:
+        """Reject the rows under ``mask``; ``reason`` is one text, or one per row."""
         mask = _bool(mask)
         if not mask.any():
             return
@@ -67,7 +79,7 @@ class _Checks:
                 {
                     "row": self.row_no.to_numpy()[mask],
                     "column": self.ctx.resolved.get(column, column),
-                    "reason": reason,
+                    "reason": reason if isinstance(reason, str) else reason.to_numpy()[mask],
                     "value": shown,
                 }
             )
@@ -99,6 +111,11 @@ def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tup
     order_id = canon["order_id"]
     checks.fail(order_id.isna(), "order_id", _("missing order number"))
     checks.fail(_longer_than(order_id, 100), "order_id", _("order number longer than 100 characters"), order_id)
+    checks.fail(
+        normalise.scientific_notation(order_id), "order_id",
+        _("order number in scientific notation (Excel cut its digits): export the file again without opening it in Excel"),
+        order_id,
+    )
     out["order_id"] = order_id
 
     customer = normalise.identifiers(canon["customer_id"])
@@ -112,6 +129,9 @@ def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tup
     paid, bad_paid = normalise.datetimes(canon["paid_at"], tz=ctx.tz, fmt=ctx.date_format)
     checks.fail(bad_paid, "paid_at", _("not a date and time"), canon["paid_at"])
     out["paid_at"] = paid
+    latest = pd.Timestamp(timezone.now()) + FUTURE_SLACK
+    checks.fail(placed > latest, "placed_at", _("placed in the future"), canon["placed_at"])
+    checks.fail(paid > latest, "paid_at", _("paid in the future"), canon["paid_at"])
 
     status = canon["status"].astype("str")
     present = status.notna().to_numpy()
@@ -119,6 +139,8 @@ def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tup
     checks.fail(present & ~status.isin(STATUSES).to_numpy(), "status", _("unknown order status"), status)
     out["status"] = status
 
+    too_large = _("amount too large: %(limit)s or more") % {"limit": f"{MONEY_LIMIT:,}"}
+    money: dict[str, np.ndarray] = {}
     for name in ("amount", "refunded_amount", "line_amount", "line_refund", "unit_price"):
         text, value, invalid = normalise.money(canon[name])
         checks.fail(invalid, name, _("not an amount of money"), canon[name])
@@ -127,9 +149,17 @@ def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tup
             if name == "unit_price"
             else _("negative amount")
         )
-        checks.fail(value.to_numpy() < 0, name, reason, canon[name])
+        money[name] = value.to_numpy(dtype="float64", na_value=np.nan)
+        checks.fail(money[name] < 0, name, reason, canon[name])
+        checks.fail(money[name] >= MONEY_LIMIT, name, too_large, canon[name])
         out[name] = text
+    # Half a cent of slack: both sides are rounded to cents when stored.
+    with np.errstate(invalid="ignore"):
+        for refund, total in (("refunded_amount", "amount"), ("line_refund", "line_amount")):
+            over = money[refund] - money[total] > 0.005
+            checks.fail(over, refund, _("refund larger than the amount"), canon[refund])
 
+    counts: dict[str, pd.Series] = {}
     for name in ("items", "quantity"):
         count, invalid = normalise.integers(canon[name])
         checks.fail(invalid, name, _("not a whole number"), canon[name])
@@ -139,11 +169,35 @@ def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tup
             else _("negative number of items")
         )
         checks.fail(count < 0, name, reason, canon[name])
-        out[name] = count
+        out[name] = counts[name] = count
+
+    # A line without its own amount is worth price times quantity: that must fit too.
+    quantity = counts["quantity"].to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        line_value = (
+            np.isnan(money["line_amount"])
+            & (money["unit_price"] < MONEY_LIMIT)
+            & (quantity * money["unit_price"] >= MONEY_LIMIT)
+        )
+    checks.fail(
+        line_value, "unit_price",
+        _("price times quantity too large: %(limit)s or more") % {"limit": f"{MONEY_LIMIT:,}"},
+        canon["unit_price"],
+    )
 
     missing = {name: canon[name].isna().to_numpy() for name in ("amount", "line_amount", "quantity", "unit_price")}
     no_value = missing["amount"] & missing["line_amount"] & (missing["quantity"] | missing["unit_price"])
     checks.fail(no_value, "amount", _("no order amount: neither a total nor quantity and unit price"))
+
+    if ctx.currency:
+        currency = canon["currency"].str.upper()
+        foreign = currency.notna() & (currency != ctx.currency.upper())
+        if foreign.any():
+            in_other = _("in %(currency)s; this store keeps %(store)s")
+            reasons = normalise.map_values(
+                currency, lambda code: in_other % {"currency": code, "store": ctx.currency}
+            )
+            checks.fail(foreign, "currency", reasons, canon["currency"])
 
     inquired, bad_inquired = normalise.booleans(canon["inquired"])
     checks.fail(bad_inquired, "inquired", _("not yes or no"), canon["inquired"])
@@ -165,11 +219,19 @@ def validate_traffic(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tu
     raw_date = canon["date"]
     if ctx.traffic_date is not None:
         raw_date = raw_date.fillna(ctx.traffic_date.isoformat())
-    text = raw_date.str.slice(0, 10).str.replace("/", "-", regex=False)
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    left = parsed.isna() & text.notna()
-    if left.any():
-        parsed[left] = pd.to_datetime(text[left], format="%Y%m%d", errors="coerce")
+    # A week or month export writes its period, 2025-10-01~2025-10-07: its counts
+    # are the period's totals, which no one day holds.
+    is_range = raw_date.str.contains("[~～至]", regex=True).fillna(False).to_numpy(dtype=bool)
+    if is_range.any():
+        ends = raw_date[is_range].str.extract(r"^(.*?)\s*[~～至]\s*(.*)$")
+        parsed = _days(raw_date.mask(is_range, ends[0]))
+        last = pd.Series(pd.NaT, index=raw_date.index, dtype=parsed.dtype)
+        last[is_range] = _days(ends[1]).to_numpy()
+        longer = parsed.notna() & last.notna() & (parsed != last)
+        checks.fail(longer, "date", _("a date range, not one day: export daily data"), raw_date)
+        parsed = parsed.mask(is_range & last.isna().to_numpy())
+    else:
+        parsed = _days(raw_date)
     checks.fail(raw_date.isna(), "date", _("missing date"))
     checks.fail(raw_date.notna() & parsed.isna(), "date", _("not a date"), raw_date)
     out["date"] = parsed.dt.date
@@ -179,12 +241,25 @@ def validate_traffic(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tu
     out["channel"] = detail.fillna(source).fillna("other")
 
     for name, required in (("visitors", True), ("page_views", False), ("inquirers", False), ("inquiry_placers", False)):
-        value, invalid = normalise.integers(canon[name])
+        no_data = canon[name].isin(NO_DATA).to_numpy(dtype=bool)
+        value, invalid = normalise.integers(canon[name].mask(no_data) if no_data.any() else canon[name])
         if required:
             checks.fail(canon[name].isna(), name, _("missing number of visitors"))
+            value = value.mask(no_data, 0)
         checks.fail(invalid, name, _("not a whole number"), canon[name])
         checks.fail(value < 0, name, _("negative count"), canon[name])
         out[name] = value
     out["page_views"] = out["page_views"].fillna(0)
 
     return checks.keep(out[list(STAGE_TRAFFIC_COLUMNS)]), checks.report()
+
+
+def _days(raw: pd.Series) -> pd.Series:
+    """Days written ``2025-10-01``, ``2025/10/01``, ``20251001`` or with a time
+    after them (Excel's ``2025-10-01 00:00:00``); NaT where unreadable."""
+    text = raw.str.slice(0, 10).str.replace("/", "-", regex=False)
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    left = parsed.isna() & text.notna()
+    if left.any():
+        parsed[left] = pd.to_datetime(text[left], format="%Y%m%d", errors="coerce")
+    return parsed

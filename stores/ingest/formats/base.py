@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from stores.ingest.normalise import map_text
@@ -19,7 +20,10 @@ ORDER_FIELDS = (
     "refunded_amount", "items", "channel", "inquired",
 )
 LINE_FIELDS = ("sku", "title", "quantity", "unit_price", "line_amount", "line_refund")
-ORDER_COLUMNS = ORDER_FIELDS + LINE_FIELDS
+# Checked, not loaded: the currency the order's amounts are in (order-level,
+# on an order's first line only in Shopify's export).
+CHECK_FIELDS = ("currency",)
+ORDER_COLUMNS = ORDER_FIELDS + LINE_FIELDS + CHECK_FIELDS
 TRAFFIC_COLUMNS = (
     "date", "source", "source_detail", "visitors", "page_views", "inquirers", "inquiry_placers",
 )
@@ -47,19 +51,30 @@ class Format:
 
     def score(self, header: list[str]) -> float:
         """1.0 when every signature column is present, else 0."""
-        present = set(header)
-        return 1.0 + len(self.signature) / 100 if all(c in present for c in self.signature) else 0.0
+        present = {header_key(h) for h in header}
+        return 1.0 + len(self.signature) / 100 if all(header_key(c) in present for c in self.signature) else 0.0
 
     def resolve(self, header: list[str]) -> dict[str, str]:
-        """canonical name -> the source column that holds it in this file."""
-        present = set(header)
+        """canonical name -> the source column that holds it in this file.
+
+        Headers match whatever their case and surrounding spaces (``Order_ID``,
+        `` PAID_AT ``); a header written exactly as expected wins over a variant.
+        """
+        present: dict[str, str] = {}
+        for h in header:
+            present.setdefault(header_key(h), h)
+        present.update({header_key(h): h for h in header if h in self._expected})
         found: dict[str, str] = {}
         for canonical, candidates in self.columns.items():
             for candidate in candidates:
-                if candidate in present:
-                    found[canonical] = candidate
+                if header_key(candidate) in present:
+                    found[canonical] = present[header_key(candidate)]
                     break
         return found
+
+    @property
+    def _expected(self) -> set[str]:
+        return {c for candidates in self.columns.values() for c in candidates}
 
     def to_canonical(self, raw: pd.DataFrame, resolved: dict[str, str]) -> pd.DataFrame:
         names = ORDER_COLUMNS if self.kind == "orders" else TRAFFIC_COLUMNS
@@ -71,7 +86,39 @@ class Format:
             out["status"] = map_status(out["status"], self.status_map)
         if self.transform is not None:
             out = self.transform(out, raw)
+        if self.kind == "orders":
+            out = refund_in_full(out)
+            if self.order_fields_on_first_line and "currency" in resolved:
+                out["currency"] = fill_within_order(out["currency"], out["order_id"])
         return out
+
+
+def header_key(name: str) -> str:
+    """A header as compared: ``Order_ID `` and ``order_id`` are the same column."""
+    return name.strip().casefold()
+
+
+def refund_in_full(out: pd.DataFrame) -> pd.DataFrame:
+    """A refunded order whose export gives no refund (neither for the order nor
+    for the line) was refunded in full: otherwise it would count as a sale."""
+    unknown = (out["status"] == "refunded") & out["refunded_amount"].isna() & out["line_refund"].isna()
+    if unknown.any():
+        out["refunded_amount"] = out["refunded_amount"].mask(unknown, out["amount"])
+    return out
+
+
+def fill_within_order(values: pd.Series, order_id: pd.Series) -> pd.Series:
+    """Each line takes its order's first value where it has none, within a run
+    of lines of the same order (the pipeline fills the loaded fields across
+    chunks; this is for the checked ones)."""
+    missing = values.isna()
+    if not missing.any() or missing.all():
+        return values
+    same = (order_id == order_id.shift()).fillna(False).to_numpy(dtype=bool)
+    starts = np.maximum.accumulate(np.where(same, 0, np.arange(len(values))))
+    head = values.iloc[starts]
+    head.index = values.index
+    return values.where(~missing.to_numpy() | ~same, head)
 
 
 def map_status(raw: pd.Series, table: Mapping[str, str]) -> pd.Series:

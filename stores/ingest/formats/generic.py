@@ -2,9 +2,10 @@
 
 Orders: order_id, customer_id, placed_at, paid_at, status, amount, items,
 channel, sku, quantity, unit_price, inquired (optional: refunded_amount,
-title, line_amount). One row per order, or one per line with the order
-fields repeated or only on the first line. Traffic: date, channel, visitors,
-page_views, inquirers, inquiry_placers.
+title, line_amount, line_refund, currency, checked against the store's).
+One row per order, or one per line with the order fields repeated or only on
+the first line. Traffic: date, channel, visitors, page_views, inquirers,
+inquiry_placers. Headers match whatever their case (``Order_ID``).
 """
 
 from __future__ import annotations

@@ -44,8 +44,7 @@ def _transform(out: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     if total is not None:
         actual = money_values(out["amount"])
         out["amount"] = out["amount"].where(actual.fillna(0) > 0, total)
-    refund = out["refunded_amount"]
-    out["refunded_amount"] = refund.where(refund.notna() | (out["status"] != "refunded"), out["amount"])
+    # A refunded order without a refund amount: Format.to_canonical refunds it in full.
     return out
 
 

@@ -15,11 +15,12 @@ def _transform(out: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
         refunded = raw["退款状态"].fillna("").str.contains("退款成功")
         out["status"] = out["status"].mask(refunded & (out["status"] != "unpaid"), "refunded")
         out["line_refund"] = out["line_refund"].where(refunded, None)
-    # An unpaid line shows 0 paid: it is worth its price times quantity instead.
-    unpaid = (out["status"] == "unpaid") & (money_values(out["line_amount"]).fillna(0) == 0)
-    out["line_amount"] = out["line_amount"].mask(unpaid)
     paid_then_closed = (out["status"] == "closed") & out["paid_at"].notna()
     out["status"] = out["status"].mask(paid_then_closed, "refunded")
+    # A line never paid for (unpaid, or closed unpaid) shows 0 paid: it is worth
+    # its price times quantity instead, as the Taobao report's 总金额 does.
+    never_paid = out["status"].isin(("unpaid", "closed")) & (money_values(out["line_amount"]).fillna(0) == 0)
+    out["line_amount"] = out["line_amount"].mask(never_paid)
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pandas as pd
 from django.core.files.base import ContentFile
 from django.db import connection
 
@@ -14,6 +15,29 @@ from stores.services import upload_create, upload_process
 FIXTURES = Path(__file__).parent / "fixtures"
 
 TABLES = (Order, OrderLine, Customer, TrafficDaily)
+
+
+class ListStager:
+    """Keeps what the pipeline stages, in memory (no database)."""
+
+    def __init__(self) -> None:
+        self.frames: list[pd.DataFrame] = []
+
+    def stage(self, kind: str, frame: pd.DataFrame) -> None:
+        self.frames.append(frame)
+
+    def wait(self) -> None:
+        """Nothing runs in the background."""
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        return pd.concat(self.frames, ignore_index=True)
+
+
+def selling_in_euros(store: Store) -> None:
+    """The Shopify fixture is an export in euros: the store must keep them."""
+    store.currency = "EUR"
+    store.save(update_fields=["currency"])
 
 
 def upload_file(store: Store, path: Path | str, *, name: str | None = None, kind: str = "orders", **kwargs) -> Upload:

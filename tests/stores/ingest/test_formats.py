@@ -11,22 +11,7 @@ from stores.ingest import normalise, reader
 from stores.ingest.errors import IngestError, NeedsMappingError
 from stores.ingest.formats import best_score, detect
 from stores.ingest.pipeline import ReportWriter, fill_order_fields, read_and_stage
-from tests.stores.ingest.helpers import FIXTURES
-
-
-class ListStager:
-    def __init__(self) -> None:
-        self.frames: list[pd.DataFrame] = []
-
-    def stage(self, kind: str, frame: pd.DataFrame) -> None:
-        self.frames.append(frame)
-
-    def wait(self) -> None:
-        """Nothing runs in the background."""
-
-    @property
-    def rows(self) -> pd.DataFrame:
-        return pd.concat(self.frames, ignore_index=True)
+from tests.stores.ingest.helpers import FIXTURES, ListStager
 
 
 def run(path: Path, tmp_path: Path, **kwargs):

@@ -44,7 +44,7 @@ def orphans() -> dict[str, int]:
 
 
 def test_loads_into_two_stores_leave_every_key_pointing_at_its_own_store(tmp_path):
-    first, second = StoreFactory(), StoreFactory()
+    first, second = StoreFactory(currency="EUR"), StoreFactory()
     # The same customer ids in both stores: each order must take its own store's customer.
     path = generic_orders_csv(tmp_path / "orders.csv", orders=300)
     assert load(first, path).status == "loaded"

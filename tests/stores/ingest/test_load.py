@@ -22,7 +22,14 @@ from stores.models import (
 from stores.rollups import rollups_refresh
 from stores.services import column_mapping_save, upload_process
 from tests.factories import StoreFactory
-from tests.stores.ingest.helpers import FIXTURES, load, table_fingerprint, upload_bytes, upload_file
+from tests.stores.ingest.helpers import (
+    FIXTURES,
+    load,
+    selling_in_euros,
+    table_fingerprint,
+    upload_bytes,
+    upload_file,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -34,6 +41,7 @@ def generic(rows: list[str]) -> bytes:
 
 
 def test_shopify_export_becomes_orders_customers_and_lines(store):
+    selling_in_euros(store)
     upload = load(store, FIXTURES / "shopify_orders_export.csv")
     assert upload.status == UploadStatus.LOADED, upload.error
     assert upload.format == "shopify"
@@ -242,7 +250,8 @@ def test_hand_mapping_is_saved_and_reused(store, analyst):
 
 def test_orm_loader_gives_the_same_orders_as_copy(store):
     """The SQLite path (bulk ORM writes) and the COPY path agree, file by file."""
-    other_store = StoreFactory(slug="twin", timezone=store.timezone)
+    selling_in_euros(store)
+    other_store = StoreFactory(slug="twin", timezone=store.timezone, currency="EUR")
     from stores.ingest.pipeline import ReportWriter, read_and_stage
 
     for name in ("shopify_orders_export.csv", "tmall_suborders.csv", "ExportOrderList202510.csv"):
