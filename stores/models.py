@@ -356,6 +356,9 @@ class Upload(models.Model):
     traffic_date = models.DateField(null=True, blank=True)
     # The header found in the file, shown on the mapping form.
     columns = models.JSONField(default=list, blank=True)
+    # The language the uploader's pages were in: the worker writes the error
+    # and the rejected rows' reasons in it (they are stored as text).
+    language = models.CharField(max_length=16, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -24,7 +24,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from stores.ingest import load_orm, load_postgres
@@ -112,6 +112,7 @@ def upload_create(
         checksum=file_checksum(file),
         traffic_date=traffic_date,
         uploaded_by=user if isinstance(user, User) else None,
+        language=translation.get_language() or "",
     )
     upload.file.save(Path(name).name, file, save=False)
     upload.save()
@@ -178,7 +179,9 @@ def upload_process(*, upload_id: int) -> UploadResult:
         upload = Upload.objects.select_related("store").get(pk=upload_id)
         if not claimed:
             return UploadResult.of(upload)
-        _process(upload, pg=pg)
+        # Messages and reasons are stored as text: in the uploader's language.
+        with translation.override(upload.language or settings.LANGUAGE_CODE):
+            _process(upload, pg=pg)
         upload.refresh_from_db()
         return UploadResult.of(upload)
     finally:
@@ -227,6 +230,7 @@ def _process(upload: Upload, *, pg: bool) -> None:
                 saved_mapping=partial(_saved_mapping, store, upload.kind),
                 channel_table=channel_table(store=store),
                 traffic_date=upload.traffic_date,
+                currency=store.currency,
                 file_name=upload.original_name,
                 stager=stager,
                 report=report,

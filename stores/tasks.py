@@ -16,11 +16,15 @@ from stores.services import upload_fail, upload_process, uploads_requeue_stale
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 
+def _fail(upload_id: int, exc: BaseException) -> None:
+    upload_fail(upload_id=upload_id, message=f"{type(exc).__name__}: {exc}")
+
+
 class UploadTask(Task):
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         upload_id = args[0] if args else kwargs.get("upload_id")
         if upload_id is not None:
-            upload_fail(upload_id=int(upload_id), message=f"{type(exc).__name__}: {exc}")
+            _fail(int(upload_id), exc)
 
 
 @shared_task(
@@ -37,7 +41,16 @@ class UploadTask(Task):
 )
 def upload_process_task(self: Task, upload_id: int) -> dict[str, Any]:
     """Load one upload. Validation failures end in the upload's status, never in a retry."""
-    result = upload_process(upload_id=upload_id)
+    try:
+        result = upload_process(upload_id=upload_id)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        # Not worth a retry: say so on the upload now. on_failure would too,
+        # but Celery skips it when the task runs in-process and propagates
+        # (the ingest command, the demo), and the upload sat "running".
+        _fail(upload_id, exc)
+        raise
     if result.status == UploadStatus.LOADED:
         # New data: build the store's first pages now rather than on the next
         # visit (by name: the pages belong to kpitree, which depends on us).

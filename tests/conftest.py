@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.utils import translation
 
 from stores.models import Role, Store
 from tests.factories import MembershipFactory, StoreFactory, UserFactory
@@ -40,6 +41,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=HOW_TO_POSTGRES))
         if not redis and ("redis" in item.keywords or "worker" in item.keywords):
             item.add_marker(pytest.mark.skip(reason=HOW_TO_REDIS))
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the site's default language: the test client's
+    requests activate theirs and Django leaves it active in the thread, and
+    uploads record the language they were made in."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture

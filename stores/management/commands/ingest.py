@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from stores.ingest.formats import FORMAT_CHOICES
 from stores.models import Store, UploadKind
-from stores.services import upload_create
+from stores.services import UploadResult, upload_create
 from stores.tasks import upload_process_task
 
 
@@ -40,7 +40,17 @@ class Command(BaseCommand):
                 format_key=options["format"], traffic_date=options["date"], enqueue=False,
             )
         # The same task the web enqueues, run here and now.
-        result = upload_process_task.apply(args=(upload.pk,)).get()
+        try:
+            result = upload_process_task.apply(args=(upload.pk,)).get()
+        except Exception as exc:
+            # The task has marked the upload failed (or left it to a retry):
+            # the final line still says where it stands, then the command fails.
+            upload.refresh_from_db()
+            self._report(UploadResult.of(upload).as_dict())
+            raise CommandError(f"upload {upload.pk} stopped: {type(exc).__name__}: {exc}") from exc
+        self._report(result)
+
+    def _report(self, result: dict[str, Any]) -> None:
         self.stdout.write(json.dumps({
             key: result[key] for key in (
                 "upload_id", "status", "rows_read", "rows_loaded", "rows_rejected",

@@ -11,12 +11,15 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from stores.models import Order, Upload, UploadStatus
-from tests.stores.ingest.helpers import FIXTURES, load
+from tests.stores.ingest.helpers import FIXTURES, load, selling_in_euros
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
-def shopify_file() -> SimpleUploadedFile:
+def shopify_file(store=None) -> SimpleUploadedFile:
+    """The Shopify fixture, an export in euros; ``store`` is set to sell in them."""
+    if store is not None:
+        selling_in_euros(store)
     return SimpleUploadedFile("orders_export.csv", (FIXTURES / "shopify_orders_export.csv").read_bytes())
 
 
@@ -25,7 +28,7 @@ def test_analyst_uploads_through_the_page_and_sees_the_result(client, analyst, s
     url = reverse("stores:upload_list", kwargs={"slug": store.slug})
     assert client.get(url).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {"file": shopify_file(), "kind": "orders", "format": "auto"})
+        response = client.post(url, {"file": shopify_file(store), "kind": "orders", "format": "auto"})
     upload = Upload.objects.get(store=store)
     assert response.status_code == 302
     assert response["Location"] == reverse("stores:upload_detail", kwargs={"slug": store.slug, "upload_id": upload.pk})
@@ -83,7 +86,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, store):
 def test_api_upload_then_status(client, analyst, store, django_capture_on_commit_callbacks):
     client.force_login(analyst)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("stores:api_upload_create", kwargs={"slug": store.slug}), {"file": shopify_file(), "kind": "orders"})
+        response = client.post(reverse("stores:api_upload_create", kwargs={"slug": store.slug}), {"file": shopify_file(store), "kind": "orders"})
     assert response.status_code == 202
     body = response.json()
     status = client.get(body["url"]).json()
@@ -122,3 +125,42 @@ def _tmp(data: bytes, name: str):
     path = folder / name
     path.write_bytes(data)
     return path
+
+
+
+def test_an_unexpected_error_fails_the_upload_instead_of_leaving_it_running(store):
+    """Not a validation failure, not a lost database: the kept file is gone
+    from storage. The task run in-process (as the ingest command and the demo
+    run it; Celery skips on_failure there) must still end the upload as
+    failed, saying why, and not retry."""
+    from django.core.files import File
+
+    from stores.services import upload_create
+    from stores.tasks import upload_process_task
+
+    with (FIXTURES / "tmall_suborders.csv").open("rb") as fh:
+        upload = upload_create(store=store, file=File(fh), name="sub.csv", enqueue=False)
+    upload.file.storage.delete(upload.file.name)
+    with pytest.raises(FileNotFoundError):
+        upload_process_task.apply(args=(upload.pk,)).get()
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.FAILED
+    assert "FileNotFoundError" in upload.error and upload.finished_at is not None
+    assert not Order.objects.filter(store=store).exists()
+
+
+def test_reasons_are_written_in_the_uploaders_language(client, analyst, store, django_capture_on_commit_callbacks):
+    """The worker stores the rejected rows' reasons as text: a Chinese
+    analyst's upload gets them in Chinese, whatever language the worker runs in."""
+    client.force_login(analyst)
+    data = b"order_id,placed_at,status,amount\n" + b"".join(
+        b"O%d,%s,paid,1\n" % (i, b"soon" if i == 3 else b"2025-01-01") for i in range(40)
+    )
+    url = reverse("stores:upload_list", kwargs={"slug": store.slug})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"file": SimpleUploadedFile("zh.csv", data), "kind": "orders", "format": "auto"},
+                    HTTP_ACCEPT_LANGUAGE="zh-hans")
+    upload = Upload.objects.get(store=store)
+    assert upload.language == "zh-hans" and upload.status == UploadStatus.LOADED
+    report = upload.error_report.read().decode("utf-8-sig")
+    assert "不是有效的日期时间" in report and "not a date and time" not in report
