@@ -122,7 +122,9 @@ def generate_daily(source: Path, path: Path, seed: int = 11) -> int:
         [v if not v else str(np.datetime64(v) + np.timedelta64(1, "D")).replace("T", " ")
          for v in day.column(column).to_pylist()])
     customers = np.array(day.column("customer_id").to_pylist(), dtype=object)
-    fresh = rng.random(len(customers)) < 0.5
+    # Half the orders (all their lines) by new buyers.
+    _, order_of_line = np.unique(np.array(day.column("order_id").to_pylist()), return_inverse=True)
+    fresh = (rng.random(order_of_line.max() + 1) < 0.5)[order_of_line]
     customers[fresh] = [f"N{c}" if c else c for c in customers[fresh]]
     new_day = (
         day.set_column(0, "order_id", pa.array([str(int(v) + 10_000_000) for v in day.column("order_id").to_pylist()]))
