@@ -26,7 +26,7 @@ from stores.ingest.conflicts import OrderConflicts
 from stores.ingest.duplicates import DuplicateFinder
 from stores.ingest.errors import IngestError, NeedsMappingError
 from stores.ingest.formats import FORMATS, Format, best_score, detect, mapped_format
-from stores.ingest.formats.base import ORDER_FIELDS, REQUIRED
+from stores.ingest.formats.base import CHECK_FIELDS, ORDER_FIELDS, REQUIRED
 from stores.ingest.validate import REPORT_COLUMNS, Context, validate_orders, validate_traffic
 
 DEFAULT_MAX_BAD_SHARE = 0.05
@@ -136,7 +136,7 @@ def fill_order_fields(canon: pd.DataFrame, carry: pd.DataFrame | None) -> pd.Dat
     positions = np.arange(len(canon))
     starts = np.maximum.accumulate(np.where(same, -1, positions))
     filled = {}
-    for col in ORDER_FIELDS:
+    for col in ORDER_FIELDS + CHECK_FIELDS:
         if col == "order_id":
             continue
         values = canon[col]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from stores.ingest.normalise import map_text
@@ -22,7 +21,7 @@ ORDER_FIELDS = (
 LINE_FIELDS = ("sku", "title", "quantity", "unit_price", "line_amount", "line_refund")
 # Checked, not loaded: the currency the order's amounts are in (order-level,
 # on an order's first line only in Shopify's export).
-CHECK_FIELDS = ("currency",)
+CHECK_FIELDS = ("currency",)  # filled down like the order fields (pipeline.fill_order_fields)
 ORDER_COLUMNS = ORDER_FIELDS + LINE_FIELDS + CHECK_FIELDS
 TRAFFIC_COLUMNS = (
     "date", "source", "source_detail", "visitors", "page_views", "inquirers", "inquiry_placers",
@@ -88,8 +87,6 @@ class Format:
             out = self.transform(out, raw)
         if self.kind == "orders":
             out = refund_in_full(out)
-            if self.order_fields_on_first_line and "currency" in resolved:
-                out["currency"] = fill_within_order(out["currency"], out["order_id"])
         return out
 
 
@@ -105,20 +102,6 @@ def refund_in_full(out: pd.DataFrame) -> pd.DataFrame:
     if unknown.any():
         out["refunded_amount"] = out["refunded_amount"].mask(unknown, out["amount"])
     return out
-
-
-def fill_within_order(values: pd.Series, order_id: pd.Series) -> pd.Series:
-    """Each line takes its order's first value where it has none, within a run
-    of lines of the same order (the pipeline fills the loaded fields across
-    chunks; this is for the checked ones)."""
-    missing = values.isna()
-    if not missing.any() or missing.all():
-        return values
-    same = (order_id == order_id.shift()).fillna(False).to_numpy(dtype=bool)
-    starts = np.maximum.accumulate(np.where(same, 0, np.arange(len(values))))
-    head = values.iloc[starts]
-    head.index = values.index
-    return values.where(~missing.to_numpy() | ~same, head)
 
 
 def map_status(raw: pd.Series, table: Mapping[str, str]) -> pd.Series:

@@ -75,7 +75,7 @@ def test_fill_down_never_takes_another_orders_value():
     canon = pd.DataFrame(
         {"order_id": ["A", "A", "B", "B"], "paid_at": ["t1", None, None, None]}, dtype="str"
     )
-    for col in ("customer_id", "placed_at", "status", "amount", "refunded_amount", "items", "channel", "inquired"):
+    for col in ("customer_id", "placed_at", "status", "amount", "refunded_amount", "items", "channel", "inquired", "currency"):
         canon[col] = pd.Series([None] * 4, dtype="str")
     carry = pd.DataFrame({c: ["Z"] if c == "order_id" else [None] for c in canon.columns}, dtype="str")
     filled = fill_order_fields(canon, carry)

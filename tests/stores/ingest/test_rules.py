@@ -218,6 +218,20 @@ def test_shopify_orders_in_another_currency_are_refused_with_all_their_lines(tmp
     assert rows["order_id"].tolist() == ["#2", "#3"]
 
 
+def test_the_currency_check_follows_an_order_across_chunks(tmp_path):
+    """An order's later lines carry no currency; when a chunk ends inside the
+    order they take it from the previous chunk, and are refused with it."""
+    head = "#1,a@example.com,paid,2025-10-07 09:51:02 +0800,EUR,30.00,2025-10-07 09:50:26 +0800,1,Tea,20.00,0.00\n"
+    more = "".join(f"#1,,,,,,2025-10-07 09:50:26 +0800,1,Mug {i},1.00,\n" for i in range(60))
+    ours = "#2,b@example.com,paid,2025-10-08 09:51:02 +0800,GBP,10.00,2025-10-08 09:50:26 +0800,1,Tea,10.00,0.00\n"
+    rows, report = run(
+        tmp_path, "orders_export.csv", SHOPIFY_HEADER + head + more + ours,
+        kind="orders", currency="GBP", block_bytes=1024,
+    )
+    assert len(report) == 61 and set(report["reason"]) == {"in EUR; this store keeps GBP"}
+    assert rows["order_id"].tolist() == ["#2"]
+
+
 TMALL_HEADER = "子订单编号,主订单编号,标题,价格,购买数量,订单状态,商家编码,买家会员名,买家实际支付金额,退款状态,退款金额,订单创建时间,订单付款时间\n"
 
 
