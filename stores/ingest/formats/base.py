@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from stores.ingest.normalise import map_text
+from stores.ingest.normalise import map_text, money_values
 
 ORDER_FIELDS = (
     "order_id", "customer_id", "placed_at", "paid_at", "status", "amount",
@@ -97,8 +97,15 @@ def header_key(name: str) -> str:
 
 def refund_in_full(out: pd.DataFrame) -> pd.DataFrame:
     """A refunded order whose export gives no refund (neither for the order nor
-    for the line) was refunded in full: otherwise it would count as a sale."""
-    unknown = (out["status"] == "refunded") & out["refunded_amount"].isna() & out["line_refund"].isna()
+    for the line), or an order refund of 0, was refunded in full: otherwise it
+    would count as a sale. (Taobao writes 退款金额 0.00 on a paid trade it
+    closed.) A line's 0 stays 0: its order's other lines may carry the refund."""
+    order_refund = money_values(out["refunded_amount"])
+    unknown = (
+        (out["status"] == "refunded")
+        & (order_refund.isna() | (order_refund == 0)).to_numpy()
+        & out["line_refund"].isna()
+    )
     if unknown.any():
         out["refunded_amount"] = out["refunded_amount"].mask(unknown, out["amount"])
     return out

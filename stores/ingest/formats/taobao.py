@@ -12,13 +12,20 @@ from stores.ingest.normalise import money_values
 STATUS_KEYWORDS = (
     ("交易成功", "paid"),
     ("等待买家付款", "unpaid"),
+    ("待付款", "unpaid"),
     ("付款确认中", "unpaid"),
+    ("交易创建", "unpaid"),
+    ("预售", "unpaid"),  # a presale holds a deposit, not the payment
+    ("付款以前", "closed"),  # 付款以前，卖家或买家主动关闭交易
+    ("退款中", "paid"),  # asked for, not yet given back
     ("退款", "refunded"),
     ("已付款", "paid"),
     ("已发货", "paid"),
+    ("等待卖家发货", "paid"),
     ("部分发货", "paid"),
     ("确认收货", "paid"),
     ("交易关闭", "closed"),
+    ("已取消", "closed"),
 )
 
 

@@ -119,13 +119,27 @@ def test_a_refunded_order_without_a_refund_amount_is_refunded_in_full(tmp_path):
         "order_id,placed_at,paid_at,status,amount,refunded_amount\n"
         "RF-1,2025-10-12 10:00,2025-10-12 10:01,refunded,80.00,\n"
         "RF-2,2025-10-12 11:00,2025-10-12 11:01,refunded,80.00,30.00\n"
-        "RF-3,2025-10-12 12:00,2025-10-12 12:01,paid,50.00,\n",
+        "RF-3,2025-10-12 12:00,2025-10-12 12:01,paid,50.00,\n"
+        "RF-4,2025-10-12 13:00,2025-10-12 13:01,refunded,70.00,0.00\n",
         kind="orders",
     )
     assert len(report) == 0
+    # RF-4: refunded, with a refund of 0 (as Taobao writes on a paid trade it closed).
     assert rows.set_index("order_id")["refunded_amount"].fillna("-").to_dict() == {
-        "RF-1": "80.00", "RF-2": "30.00", "RF-3": "-",
+        "RF-1": "80.00", "RF-2": "30.00", "RF-3": "-", "RF-4": "70.00",
     }
+
+
+def test_taobao_statuses_in_the_wild():
+    from stores.ingest.formats.taobao import status_from_text
+
+    texts = {
+        "付款以前，卖家或买家主动关闭交易": "closed", "等待卖家发货": "paid", "已取消": "closed",
+        "交易创建": "unpaid", "待付款": "unpaid", "预售中": "unpaid", "退款中": "paid",
+        "交易关闭": "closed", "买家已付款，等待卖家发货": "paid", "退款成功": "refunded",
+    }
+    mapped = status_from_text(pd.Series(list(texts), dtype="str"))
+    assert dict(zip(texts, mapped, strict=True)) == texts
 
 
 def test_the_taobao_report_still_refunds_a_closed_paid_order_in_full(tmp_path):
