@@ -37,6 +37,9 @@ class OrmStager:
     def finish(self) -> None:
         """Every frame is held as it came."""
 
+    def reset(self) -> None:
+        self.frames.clear()
+
     def close(self) -> None:
         self.frames.clear()
 

@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stores.ingest.conventions import Convention
+
 _TEXT = pa.large_string()
 _NOT_BEFORE = pd.Timestamp("1995-01-01", tz="UTC")
 
@@ -75,9 +77,12 @@ def map_text(raw: pd.Series, lookup: Callable[[str], str | None]) -> pd.Series:
 # A decimal comma: ",50" or ",5" ending the number (before any currency sign,
 # closing bracket or trailing minus). One such cell makes it the column's way.
 _DECIMAL_COMMA = r",\d{1,2}[^\d,.]*$"
+# Cells that read differently in a decimal-comma column: 1.000 and 1,234.
+_THOUSANDS_DOT = r"^-?\d{1,3}(?:\.\d{3})+$"
+_THOUSANDS = r"^[^\d]*\d{1,3}(?:[.,]\d{3})+[^\d,.]*$"
 
 
-def money(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def money(raw: pd.Series, convention: Convention | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(canonical decimal text, float value, invalid mask) for money cells.
 
     Accepts ``1234.5``, ``¥1,234.50``, ``1.234,50 €``, ``$ 12``, ``-3.2`` and
@@ -86,19 +91,28 @@ def money(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     way: once a cell of the column writes a decimal comma, ``1.000`` is one
     thousand and ``1,234`` is rejected; otherwise they read as today, 1.000
     and 1234. The text keeps the exact decimal for PostgreSQL's numeric; the
-    float is for checks.
+    float is for checks. ``convention`` carries the column's way from chunk
+    to chunk of a file (see ``conventions``).
     """
     values = _arrow(raw)
     if values.null_count == len(values):
         return raw, pd.Series(np.nan, index=raw.index), pd.Series(False, index=raw.index)
+    settled = convention.settled if convention is not None else None
     fast = _fast_float(raw)
-    if fast is not None and fast.isna().sum() == values.null_count:
+    if fast is not None and fast.isna().sum() == values.null_count and not settled:
         # Every present cell is a plain number: its text is already canonical.
+        if convention is not None and _any(values, _THOUSANDS_DOT):
+            convention.assume(False)  # "1.000" read as one
         return raw, fast, pd.Series(False, index=raw.index)
     value = (fast if fast is not None else pd.to_numeric(raw, errors="coerce")).astype("float64")
     text = raw.copy()
     redo = (raw.notna() & value.isna()).to_numpy(dtype=bool, copy=True)
-    decimal_comma = bool(pc.any(pc.match_substring_regex(values, _DECIMAL_COMMA)).as_py())
+    decimal_comma = settled if settled is not None else _any(values, _DECIMAL_COMMA)
+    if convention is not None and settled is None:
+        if decimal_comma:
+            convention.settle(True)
+        elif _any(values, _THOUSANDS):
+            convention.assume(False)
     if decimal_comma:
         # pandas read "1.000" as one: read it again the column's way.
         redo |= np.asarray(pc.fill_null(pc.match_substring(values, "."), False))
@@ -108,6 +122,10 @@ def money(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         text[redo] = _text_series(text_redo, raw.index[redo])
     invalid = raw.notna() & value.isna()
     return text.where(value.notna()), value, invalid
+
+
+def _any(values: pa.Array, pattern: str) -> bool:
+    return bool(pc.any(pc.match_substring_regex(values, pattern)).as_py())
 
 
 def _money_text(values: pa.Array, *, decimal_comma: bool) -> tuple[pa.Array, np.ndarray]:
@@ -180,7 +198,7 @@ def booleans(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def datetimes(
-    raw: pd.Series, *, tz: str, fmt: str | None = None
+    raw: pd.Series, *, tz: str, fmt: str | None = None, convention: Convention | None = None
 ) -> tuple[pd.Series, pd.Series]:
     """(UTC timestamps, invalid mask). Times without an offset are the store's
     local time; in the autumn hour that happens twice we take the first."""
@@ -198,7 +216,7 @@ def datetimes(
         micros[plain] = _localise(local, tz).view(np.int64)
     left = present & ~plain
     if left.any():
-        micros[left] = _datetimes_slow(raw[left], tz=tz, fmt=fmt).view(np.int64)
+        micros[left] = _datetimes_slow(raw[left], tz=tz, fmt=fmt, convention=convention).view(np.int64)
     parsed = micros != np.iinfo(np.int64).min
     too_old = parsed & (micros < _NOT_BEFORE.value // 1000)
     # Nothing before the platforms existed; a 1900 date is an empty Excel cell.
@@ -328,7 +346,9 @@ _DAY_MONTH_YEAR = (
 )
 
 
-def _datetimes_slow(raw: pd.Series, *, tz: str, fmt: str | None) -> np.ndarray:
+def _datetimes_slow(
+    raw: pd.Series, *, tz: str, fmt: str | None, convention: Convention | None = None
+) -> np.ndarray:
     """Any other way of writing a time, through pandas: UTC datetime64[us], NaT
     where unreadable.
 
@@ -352,11 +372,11 @@ def _datetimes_slow(raw: pd.Series, *, tz: str, fmt: str | None) -> np.ndarray:
             out[local] = _localise(wall[local], tz)
     left = np.isnat(out)
     if left.any():
-        out[left] = _read_any(values.filter(pa.array(left)), tz=tz)
+        out[left] = _read_any(values.filter(pa.array(left)), tz=tz, convention=convention)
     return out
 
 
-def _read_any(values: pa.Array, *, tz: str) -> np.ndarray:
+def _read_any(values: pa.Array, *, tz: str, convention: Convention | None = None) -> np.ndarray:
     """The cells neither the fast path nor the platform's format read."""
     zoned = np.asarray(pc.fill_null(pc.match_substring_regex(values, _ZONED), False))
     out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
@@ -365,7 +385,7 @@ def _read_any(values: pa.Array, *, tz: str) -> np.ndarray:
         out[zoned] = _iso_instants(values.filter(pa.array(zoned)))
     left = np.isnat(out)
     if left.any():
-        out[left] = _read_written(values.filter(pa.array(left)), zoned=zoned[left], tz=tz)
+        out[left] = _read_written(values.filter(pa.array(left)), zoned=zoned[left], tz=tz, convention=convention)
     return out
 
 
@@ -379,7 +399,9 @@ def _iso_instants(values: pa.Array) -> np.ndarray:
     return parsed.dt.tz_localize(None).dt.as_unit("us").to_numpy()
 
 
-def _read_written(values: pa.Array, *, zoned: np.ndarray, tz: str) -> np.ndarray:
+def _read_written(
+    values: pa.Array, *, zoned: np.ndarray, tz: str, convention: Convention | None = None
+) -> np.ndarray:
     """Times in any other way of writing them: a zone the cell writes
     (``zoned``) is taken off and applied by hand, so pandas reads wall times."""
     offset = np.zeros(len(values), dtype="timedelta64[m]")
@@ -394,7 +416,7 @@ def _read_written(values: pa.Array, *, zoned: np.ndarray, tz: str) -> np.ndarray
         impossible[zoned] = np.isnan(found)
         offset[zoned] = np.nan_to_num(found).astype(np.int64).astype("timedelta64[m]")
         body = pc.replace_with_mask(values, where, pc.replace_substring_regex(cells, _ZONE_SUFFIX, ""))
-    body = _day_month_first(body)
+    body = _day_month_first(body, convention)
     # Most cells are now plain ISO wall times ("+08:00" taken off).
     plain_wall, plain = _plain_local_times(body)
     wall = np.full(len(body), np.datetime64("NaT"), dtype="datetime64[us]")
@@ -432,12 +454,14 @@ def _number(digits: pa.Array) -> np.ndarray:
     return np.asarray(pc.cast(filled, pa.int64()))
 
 
-def _day_month_first(values: pa.Array) -> pa.Array:
+def _day_month_first(values: pa.Array, convention: Convention | None = None) -> pa.Array:
     """``DD/MM/YYYY`` and ``MM/DD/YYYY`` rewritten as ``YYYY-MM-DD``, the order
     decided for the whole column: a first number above 12 makes it day-first,
     a second one above 12 month-first. Without either, dots are day-first
     (``07.10.2025``) and slashes and dashes month-first. A column showing both
     orders keeps the cells that say theirs and loses the ambiguous ones.
+    ``convention`` carries the column's order from chunk to chunk of a file:
+    once settled, cells that say the other order are lost.
     """
     shaped = np.asarray(pc.fill_null(pc.match_substring_regex(values, _DAY_MONTH_YEAR), False))
     if not shaped.any():
@@ -453,13 +477,22 @@ def _day_month_first(values: pa.Array) -> pa.Array:
     says_day_first = (first > 12) & (first <= 31) & (second <= 12)
     says_month_first = (second > 12) & (second <= 31) & (first <= 12)
     lost = np.zeros(len(parts), dtype=bool)
-    if says_day_first.any() and says_month_first.any():
+    settled = convention.settled if convention is not None else None
+    if settled is not None:
+        day_first = np.full(len(parts), settled)
+        lost = says_month_first if settled else says_day_first
+    elif says_day_first.any() and says_month_first.any():
         day_first = says_day_first
         lost = (first <= 12) & (second <= 12) & (first != second)
     elif says_day_first.any() or says_month_first.any():
+        if convention is not None:
+            convention.settle(bool(says_day_first.any()))  # may ask to read the file again
         day_first = np.full(len(parts), says_day_first.any())
     else:
         day_first = np.asarray(pc.equal(parts.field("sep"), "."))
+        if convention is not None:
+            for way in np.unique(day_first[first != second]).tolist():
+                convention.assume(bool(way))
     year = _number(parts.field("year"))
     year = np.where(year >= 100, year, np.where(year < 70, 2000 + year, 1900 + year))
     fields = [

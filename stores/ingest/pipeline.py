@@ -8,7 +8,8 @@ one transaction, so a refused file leaves the database as it was.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,7 @@ from django.utils.translation import gettext as _
 from stores.ingest import reader
 from stores.ingest.channels import resolver
 from stores.ingest.conflicts import OrderConflicts
+from stores.ingest.conventions import ConventionChanged
 from stores.ingest.duplicates import DuplicateFinder
 from stores.ingest.errors import IngestError, NeedsMappingError
 from stores.ingest.formats import FORMATS, Format, best_score, detect, mapped_format
@@ -30,6 +32,7 @@ from stores.ingest.formats.base import CHECK_FIELDS, ORDER_FIELDS, REQUIRED
 from stores.ingest.validate import REPORT_COLUMNS, Context, validate_orders, validate_traffic
 
 DEFAULT_MAX_BAD_SHARE = 0.05
+logger = logging.getLogger(__name__)
 
 
 class Stager(Protocol):
@@ -37,6 +40,9 @@ class Stager(Protocol):
 
     def wait(self) -> None:
         """Return once the database connection is free for other queries."""
+
+    def reset(self) -> None:
+        """Forget what was staged: the file is read again from the top."""
 
 
 @dataclass
@@ -60,6 +66,13 @@ class ReportWriter:
         self._fh = path.open("w", newline="", encoding="utf-8-sig")
         self._writer = csv.writer(self._fh)
         self._writer.writerow(REPORT_COLUMNS)
+
+    def reset(self) -> None:
+        """Start the report again (the file is read again from the top)."""
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._writer.writerow(REPORT_COLUMNS)
+        self.lines = 0
 
     def add(self, report: pd.DataFrame) -> None:
         if len(report):
@@ -158,6 +171,56 @@ def fill_order_fields(canon: pd.DataFrame, carry: pd.DataFrame | None) -> pd.Dat
     return canon.assign(**filled)
 
 
+def _read_pass(
+    chunks: Iterator[reader.Chunk], *, fmt: Format, resolved: dict[str, str], ctx: Context,
+    stager: Stager, report: ReportWriter, progress: Callable[[int, int], None], total: int,
+    result: ReadResult,
+) -> None:
+    """One pass over the file's chunks: validate each and stage the good rows."""
+    validate = validate_orders if fmt.kind == "orders" else validate_traffic
+    duplicates = DuplicateFinder()
+    conflicts = OrderConflicts(resolved) if fmt.kind == "orders" else None
+    carry: pd.DataFrame | None = None
+    for chunk in chunks:
+        raw = chunk.frame
+        row_no = chunk.row_no
+        raw.index = pd.RangeIndex(len(raw))
+        result.rows_read += len(raw)
+        first = duplicates.first_rows(chunk.table if chunk.table is not None else raw, row_no)
+        is_dup = first > 0
+        if is_dup.any():
+            report.add(
+                pd.DataFrame(
+                    {
+                        "row": row_no[is_dup],
+                        "column": "",
+                        "reason": [_("exact duplicate of row %(row)d") % {"row": r} for r in first[is_dup]],
+                        "value": "",
+                    }
+                )
+            )
+        canon = fmt.to_canonical(raw, resolved)
+        if fmt.kind == "orders" and fmt.order_fields_on_first_line:
+            canon = fill_order_fields(canon, carry)
+            carry = canon.iloc[[-1]] if len(canon) else carry
+        if is_dup.any():
+            canon = canon[~is_dup[canon.index.to_numpy()]]
+        rows = pd.Series(row_no[canon.index.to_numpy()], index=canon.index)
+        good, rejected = validate(canon, rows, ctx)
+        report.add(rejected)
+        if conflicts is not None:
+            good, disagreeing = conflicts.check(good)
+            report.add(disagreeing)
+        result.rows_rejected += int(is_dup.sum()) + len(canon) - len(good)
+        # The stager may still be copying the previous chunk on a thread (while
+        # this one was parsed): let it end before progress uses the connection.
+        stager.wait()
+        progress(result.rows_read, max(total, result.rows_read))
+        if len(good):
+            stager.stage(fmt.kind, good)
+            result.rows_staged += len(good)
+
+
 def read_and_stage(
     *,
     path: Path,
@@ -204,50 +267,24 @@ def read_and_stage(
         traffic_date=traffic_date,
         currency=currency,
     )
-    validate = validate_orders if fmt.kind == "orders" else validate_traffic
-    bad_rows: list[reader.BadRow] = []
-    duplicates = DuplicateFinder()
-    conflicts = OrderConflicts(resolved) if fmt.kind == "orders" else None
-    carry: pd.DataFrame | None = None
     total = max(info.rows_estimate, 0)
-    for chunk in reader.iter_chunks(info, block_bytes=block_bytes, bad_rows=bad_rows):
-        raw = chunk.frame
-        row_no = chunk.row_no
-        raw.index = pd.RangeIndex(len(raw))
-        result.rows_read += len(raw)
-        first = duplicates.first_rows(chunk.table if chunk.table is not None else raw, row_no)
-        is_dup = first > 0
-        if is_dup.any():
-            report.add(
-                pd.DataFrame(
-                    {
-                        "row": row_no[is_dup],
-                        "column": "",
-                        "reason": [_("exact duplicate of row %(row)d") % {"row": r} for r in first[is_dup]],
-                        "value": "",
-                    }
-                )
-            )
-        canon = fmt.to_canonical(raw, resolved)
-        if fmt.kind == "orders" and fmt.order_fields_on_first_line:
-            canon = fill_order_fields(canon, carry)
-            carry = canon.iloc[[-1]] if len(canon) else carry
-        if is_dup.any():
-            canon = canon[~is_dup[canon.index.to_numpy()]]
-        rows = pd.Series(row_no[canon.index.to_numpy()], index=canon.index)
-        good, rejected = validate(canon, rows, ctx)
-        report.add(rejected)
-        if conflicts is not None:
-            good, disagreeing = conflicts.check(good)
-            report.add(disagreeing)
-        result.rows_rejected += int(is_dup.sum()) + len(canon) - len(good)
-        # The stager may still be copying the previous chunk on a thread (while
-        # this one was parsed): let it end before progress uses the connection.
-        stager.wait()
-        progress(result.rows_read, max(total, result.rows_read))
-        if len(good):
-            stager.stage(fmt.kind, good)
-            result.rows_staged += len(good)
+    # Read again from the top when a column's way of writing dates or amounts
+    # turns out other than what its first chunks were read as (conventions.py);
+    # each time settles a column, so this ends.
+    while True:
+        result.rows_read = result.rows_rejected = result.rows_staged = 0
+        bad_rows: list[reader.BadRow] = []
+        chunks = reader.iter_chunks(info, block_bytes=block_bytes, bad_rows=bad_rows)
+        try:
+            _read_pass(chunks, fmt=fmt, resolved=resolved, ctx=ctx, stager=stager, report=report,
+                       progress=progress, total=total, result=result)
+        except ConventionChanged as changed:
+            chunks.close()
+            logger.info("reading %s again: column %s settled another way", path.name, changed.column)
+            stager.reset()
+            report.reset()
+            continue
+        break
     if bad_rows:
         result.rows_read += len(bad_rows)
         result.rows_rejected += len(bad_rows)

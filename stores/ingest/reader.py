@@ -15,7 +15,7 @@ import itertools
 import queue
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -456,7 +456,7 @@ def _sniff_excel(path: Path, *, score: Callable[[list[str]], float], xls: bool) 
 
 def iter_chunks(
     info: FileInfo, *, block_bytes: int = DEFAULT_BLOCK_BYTES, bad_rows: list[BadRow] | None = None
-) -> Iterator[Chunk]:
+) -> Generator[Chunk, None, None]:
     """Yield the data rows in chunks of strings (missing cells are NA)."""
     if info.excel:
         raw = _read_excel_raw(

@@ -263,6 +263,18 @@ class PostgresStager:
     def wait(self) -> None:
         self._copier.wait()
 
+    def reset(self) -> None:
+        """Empty the staging tables: the file is read again from the top."""
+        self._copier.wait()
+        with connection.cursor() as cursor:
+            for name in self._created:
+                cursor.execute(f"TRUNCATE {_TABLES[name][0]}")
+        self.kinds.clear()
+        self.orders_unique = True
+        self._finished = False
+        self._carry = None
+        self._order_hashes = []
+
     def _stage_orders(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return

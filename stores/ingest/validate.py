@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from stores.ingest import normalise
 from stores.ingest.channels import map_series
+from stores.ingest.conventions import Conventions
 
 STATUSES = ("unpaid", "paid", "closed", "refunded")
 STAGE_ORDER_COLUMNS = (
@@ -47,6 +48,8 @@ class Context:
     date_format: str | None = None
     traffic_date: date | None = None
     currency: str | None = None  # the store's; orders in another are refused
+    # Day-first dates and decimal commas, settled once per file (see conventions.py).
+    conventions: Conventions = field(default_factory=Conventions)
 
 
 Mask: TypeAlias = pd.Series | np.ndarray
@@ -122,11 +125,13 @@ def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tup
     checks.fail(_longer_than(customer, 200), "customer_id", _("customer id longer than 200 characters"), customer)
     out["customer_id"] = customer
 
-    placed, bad_placed = normalise.datetimes(canon["placed_at"], tz=ctx.tz, fmt=ctx.date_format)
+    placed, bad_placed = normalise.datetimes(
+        canon["placed_at"], tz=ctx.tz, fmt=ctx.date_format, convention=ctx.conventions("placed_at"))
     checks.fail(canon["placed_at"].isna(), "placed_at", _("missing order time"))
     checks.fail(bad_placed, "placed_at", _("not a date and time"), canon["placed_at"])
     out["placed_at"] = placed
-    paid, bad_paid = normalise.datetimes(canon["paid_at"], tz=ctx.tz, fmt=ctx.date_format)
+    paid, bad_paid = normalise.datetimes(
+        canon["paid_at"], tz=ctx.tz, fmt=ctx.date_format, convention=ctx.conventions("paid_at"))
     checks.fail(bad_paid, "paid_at", _("not a date and time"), canon["paid_at"])
     out["paid_at"] = paid
     latest = pd.Timestamp(timezone.now()) + FUTURE_SLACK
@@ -142,7 +147,7 @@ def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tup
     too_large = _("amount too large: %(limit)s or more") % {"limit": f"{MONEY_LIMIT:,}"}
     money: dict[str, np.ndarray] = {}
     for name in ("amount", "refunded_amount", "line_amount", "line_refund", "unit_price"):
-        text, value, invalid = normalise.money(canon[name])
+        text, value, invalid = normalise.money(canon[name], ctx.conventions(name))
         checks.fail(invalid, name, _("not an amount of money"), canon[name])
         reason = (
             _("negative price: an adjustment, not a sale")

@@ -29,6 +29,9 @@ class ListStager:
     def wait(self) -> None:
         """Nothing runs in the background."""
 
+    def reset(self) -> None:
+        self.frames.clear()
+
     @property
     def rows(self) -> pd.DataFrame:
         return pd.concat(self.frames, ignore_index=True)
