@@ -174,10 +174,14 @@ def fill_order_fields(canon: pd.DataFrame, carry: pd.DataFrame | None) -> pd.Dat
 def _read_pass(
     chunks: Iterator[reader.Chunk], *, fmt: Format, resolved: dict[str, str], ctx: Context,
     stager: Stager, report: ReportWriter, progress: Callable[[int, int], None], total: int,
-    result: ReadResult,
+    result: ReadResult, bad_rows: list[reader.BadRow],
 ) -> None:
-    """One pass over the file's chunks: validate each and stage the good rows."""
+    """One pass over the file's chunks: validate each and stage the good rows.
+    Each chunk's rejections are written together, in row order, with the rows
+    the reader could not split that came before it (``bad_rows``, counted by
+    the caller)."""
     validate = validate_orders if fmt.kind == "orders" else validate_traffic
+    reported_bad = 0
     duplicates = DuplicateFinder()
     conflicts = OrderConflicts(resolved) if fmt.kind == "orders" else None
     carry: pd.DataFrame | None = None
@@ -188,8 +192,10 @@ def _read_pass(
         result.rows_read += len(raw)
         first = duplicates.first_rows(chunk.table if chunk.table is not None else raw, row_no)
         is_dup = first > 0
+        found = [_unsplit(bad_rows[reported_bad:])]
+        reported_bad = len(bad_rows)
         if is_dup.any():
-            report.add(
+            found.append(
                 pd.DataFrame(
                     {
                         "row": row_no[is_dup],
@@ -207,10 +213,13 @@ def _read_pass(
             canon = canon[~is_dup[canon.index.to_numpy()]]
         rows = pd.Series(row_no[canon.index.to_numpy()], index=canon.index)
         good, rejected = validate(canon, rows, ctx)
-        report.add(rejected)
+        found.append(rejected)
         if conflicts is not None:
             good, disagreeing = conflicts.check(good)
-            report.add(disagreeing)
+            found.append(disagreeing)
+        nonempty = [f for f in found if len(f)]
+        if nonempty:
+            report.add(pd.concat(nonempty, ignore_index=True))
         result.rows_rejected += int(is_dup.sum()) + len(canon) - len(good)
         # The stager may still be copying the previous chunk on a thread (while
         # this one was parsed): let it end before progress uses the connection.
@@ -219,6 +228,15 @@ def _read_pass(
         if len(good):
             stager.stage(fmt.kind, good)
             result.rows_staged += len(good)
+    report.add(_unsplit(bad_rows[reported_bad:]))
+
+
+def _unsplit(bad_rows: list[reader.BadRow]) -> pd.DataFrame:
+    """The rows the reader could not split, as report rows."""
+    return pd.DataFrame(
+        {"row": [b.row_no or 0 for b in bad_rows], "column": "", "reason": [b.reason for b in bad_rows], "value": ""},
+        columns=REPORT_COLUMNS,
+    )
 
 
 def read_and_stage(
@@ -277,7 +295,7 @@ def read_and_stage(
         chunks = reader.iter_chunks(info, block_bytes=block_bytes, bad_rows=bad_rows)
         try:
             _read_pass(chunks, fmt=fmt, resolved=resolved, ctx=ctx, stager=stager, report=report,
-                       progress=progress, total=total, result=result)
+                       progress=progress, total=total, result=result, bad_rows=bad_rows)
         except ConventionChanged as changed:
             chunks.close()
             logger.info("reading %s again: column %s settled another way", path.name, changed.column)
@@ -285,14 +303,8 @@ def read_and_stage(
             report.reset()
             continue
         break
-    if bad_rows:
-        result.rows_read += len(bad_rows)
-        result.rows_rejected += len(bad_rows)
-        report.add(
-            pd.DataFrame(
-                {"row": [b.row_no or 0 for b in bad_rows], "column": "", "reason": [b.reason for b in bad_rows], "value": ""}
-            )
-        )
+    result.rows_read += len(bad_rows)
+    result.rows_rejected += len(bad_rows)
     if result.rows_read == 0:
         raise IngestError(_("The file has a header but no rows."), code="empty")
     share = result.rows_rejected / result.rows_read

@@ -55,3 +55,21 @@ def test_long_cells_are_hashed_whole():
     table = pa.table({"note": [base + "a", base + "b", base + "a", "short", None, ""]})
     h = row_hashes(table)
     assert h[0] == h[2] and len({int(v) for v in h}) == 5
+
+
+def test_the_report_lists_rejections_in_row_order(store, tmp_path: Path):
+    """Duplicates, bad cells and a row that does not split, by row, not by kind."""
+    import pandas as pd
+
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        HEADER
+        + "A-1,a,2025-10-07 10:00:00,,unpaid,,TEA,1,10.00\n"
+        + "A-2,b,2025-10-07 10:00:00,,unpaid,,TEA,1,abc\n"
+        + "A-3,c,2025-10-07 10:00:00,,unpaid,,TEA,1,10.00,extra,cells\n"
+        + "A-1,a,2025-10-07 10:00:00,,unpaid,,TEA,1,10.00\n"
+        + OTHERS
+    )
+    upload = load(store, path)
+    report = pd.read_csv(upload.error_report.open(), encoding="utf-8-sig")
+    assert report["row"].tolist() == [3, 4, 5]
