@@ -206,6 +206,9 @@ def _read_pass(
                 )
             )
         canon = fmt.to_canonical(raw, resolved)
+        # Rows the format drops (Sycm's totals of the details under them) are
+        # not data: not counted as read, so read = loaded + rejected.
+        result.rows_read -= len(raw) - len(canon)
         if fmt.kind == "orders" and fmt.order_fields_on_first_line:
             canon = fill_order_fields(canon, carry)
             carry = canon.iloc[[-1]] if len(canon) else carry

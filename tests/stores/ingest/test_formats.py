@@ -228,7 +228,9 @@ def test_sycm_excel_with_header_on_a_later_row(tmp_path):
     result, stager, _ = run(path, tmp_path, kind="traffic")
     rows = stager.rows
     assert result.format_key == "sycm"
-    # The total row of 淘内免费 is dropped: its details are there.
+    # The total row of 淘内免费 is dropped: its details are there. It is not
+    # data: read = loaded + rejected.
+    assert (result.rows_read, result.rows_staged, result.rows_rejected) == (4, 4, 0)
     by_channel = rows.groupby("channel")["visitors"].sum().to_dict()
     assert by_channel == {"search": 1200, "other": 300, "activity": 400, "ads": 250}
     assert set(rows["date"].astype(str)) == {"2025-10-07"}
