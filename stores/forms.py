@@ -34,6 +34,8 @@ MAPPABLE: dict[str, tuple[tuple[str, Any, bool], ...]] = {
         ("quantity", _("Quantity"), False),
         ("unit_price", _("Unit price"), False),
         ("inquired", _("Inquired"), False),
+        # Checked against the store's, not loaded.
+        ("currency", _("Currency"), False),
     ),
     UploadKind.TRAFFIC: (
         ("date", _("Date"), True),
