@@ -180,10 +180,12 @@ def segment_at(
 
 
 def customer_daily(
-    orders: pd.DataFrame, history: pd.DataFrame, windows: Windows, from_day: int
+    orders: pd.DataFrame, history: pd.DataFrame, windows: Windows, from_day: int,
+    *, days: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Rows (grain, day, segment) for days >= from_day; see CustomerDaily."""
-    days = customer_days(orders)
+    """Rows (grain, day, segment) for days >= from_day; see CustomerDaily.
+    ``days``: ``customer_days(orders)``, when the caller has it already."""
+    days = customer_days(orders) if days is None else days
     if days.empty:
         return pd.DataFrame(
             columns=["grain", "day", "segment", "placers", "inquiry_placers", "buyers",
@@ -240,14 +242,15 @@ def customer_daily(
 
 
 def customer_base_daily(
-    orders: pd.DataFrame, history: pd.DataFrame, windows: Windows, from_day: int, to_day: int
+    orders: pd.DataFrame, history: pd.DataFrame, windows: Windows, from_day: int, to_day: int,
+    *, days: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Bases at the start of each day in [from_day, to_day], and lapses on it."""
     n_days = to_day - from_day + 1
     columns = ["day", "customers", "nurtured", "active", "lapsed", "lapses", "lapses_first"]
     if n_days <= 0:
         return pd.DataFrame(columns=columns)
-    days = customer_days(orders)
+    days = customer_days(orders) if days is None else days
     paid = days.loc[(days["paid_orders"] > 0) & (days["cust"] > 0), ["cust", "day", "paid_orders"]]
     count_before = pd.Series(0, index=paid.index, dtype=np.int64)
     if not history.empty:

@@ -414,10 +414,12 @@ def rollups_refresh(
                 history = (pd.DataFrame(columns=compute.HISTORY_COLUMNS) if load_epoch is None
                            else load_history(store, load_epoch, part))
                 sales_parts.append(compute.sales_daily(orders[orders["day"] >= first_day]))
-                customer_parts.append(compute.customer_daily(orders, history, windows, first_day))
+                days = compute.customer_days(orders)  # both below group by (customer, day)
+                customer_parts.append(
+                    compute.customer_daily(orders, history, windows, first_day, days=days))
                 base_parts.append(
-                    compute.customer_base_daily(orders, history, windows, first_day, last_day))
-                del orders, history
+                    compute.customer_base_daily(orders, history, windows, first_day, last_day, days=days))
+                del orders, history, days
         finally:
             if parts > 1:
                 _drop_parts()
