@@ -420,6 +420,15 @@ def _pick_sheet(heads: dict[str, list[list[str]]], score: Callable[[list[str]], 
     return max(widths, key=lambda name: widths[name])
 
 
+def _sheet_length(book: pd.ExcelFile, sheet: str) -> int:
+    """The sheet's row count as the workbook records it, for the progress
+    bar: iter_chunks reads the sheet, so it is not parsed twice here."""
+    workbook = book.book
+    if hasattr(workbook, "sheet_by_name"):  # xlrd (.xls)
+        return int(workbook.sheet_by_name(sheet).nrows)
+    return int(workbook[sheet].max_row or HEADER_SCAN_ROWS)  # openpyxl: the sheet's dimension
+
+
 def _sniff_excel(path: Path, *, score: Callable[[list[str]], float], xls: bool) -> FileInfo:
     try:
         with pd.ExcelFile(path, engine="xlrd" if xls else "openpyxl") as book:
@@ -429,11 +438,7 @@ def _sniff_excel(path: Path, *, score: Callable[[list[str]], float], xls: bool) 
             }
             sheet = _pick_sheet(heads, score) if heads else ""
             rows = heads.get(sheet, [])
-            # The whole sheet only when it is longer than its head, for the count.
-            if len(rows) < HEADER_SCAN_ROWS:
-                total = len(rows)
-            else:
-                total = len(pd.read_excel(book, sheet_name=sheet, header=None, dtype=str))
+            total = len(rows) if len(rows) < HEADER_SCAN_ROWS else _sheet_length(book, sheet)
     except Exception as exc:  # noqa: BLE001 - any parser failure means "not a readable workbook"
         raise _unreadable_workbook(exc) from exc
     if not rows:
@@ -719,7 +724,7 @@ def _mixed_encoding(info: FileInfo, exc: Exception, *, shift: int) -> IngestErro
         # Arrow names a bad row of the first column that has one.
         match = re.search(r"Row #(\d+)", str(exc))
         row_no = int(match.group(1)) + shift if match else None
-    where = _("row %(row)d") % {"row": row_no} if row_no is not None else _("a row")
+    where = _where(row_no)
     return IngestError(
         _(
             "The file mixes text encodings: %(where)s is not written in the same encoding as the "
@@ -728,6 +733,10 @@ def _mixed_encoding(info: FileInfo, exc: Exception, *, shift: int) -> IngestErro
         % {"where": where},
         code="mixed_encoding",
     )
+
+
+def _where(row_no: int | None) -> str:
+    return _("row %(row)d") % {"row": row_no} if row_no is not None else _("a row")
 
 
 def _cell_too_large(row_no: int, block: int) -> IngestError:
@@ -767,7 +776,7 @@ def _swallowing_row(table: pa.Table, delimiter: str) -> int | None:
 
 
 def _unclosed_quote(row_no: int | None) -> IngestError:
-    where = _("row %(row)d") % {"row": row_no} if row_no is not None else _("a row")
+    where = _where(row_no)
     return IngestError(
         _(
             "A quote opened in %(where)s is never closed, so the rows after it were read as "

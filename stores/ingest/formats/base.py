@@ -100,12 +100,11 @@ def refund_in_full(out: pd.DataFrame) -> pd.DataFrame:
     for the line), or an order refund of 0, was refunded in full: otherwise it
     would count as a sale. (Taobao writes 退款金额 0.00 on a paid trade it
     closed.) A line's 0 stays 0: its order's other lines may carry the refund."""
+    refunded = (out["status"] == "refunded") & out["line_refund"].isna()
+    if not refunded.any():
+        return out
     order_refund = money_values(out["refunded_amount"])
-    unknown = (
-        (out["status"] == "refunded")
-        & (order_refund.isna() | (order_refund == 0)).to_numpy()
-        & out["line_refund"].isna()
-    )
+    unknown = refunded & (order_refund.isna() | (order_refund == 0)).to_numpy()
     if unknown.any():
         out["refunded_amount"] = out["refunded_amount"].mask(unknown, out["amount"])
     return out
