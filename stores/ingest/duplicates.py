@@ -41,7 +41,7 @@ def _avalanche(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def _cell_hashes(column: pa.Array) -> np.ndarray:
+def cell_hashes(column: pa.Array) -> np.ndarray:
     """A 64-bit hash of each cell of a string column (null distinct from text)."""
     n = len(column)
     buffers = column.buffers()
@@ -100,7 +100,7 @@ def row_hashes(frame: pd.DataFrame | Table) -> np.ndarray:
             column = column.combine_chunks()
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             column = column.cast(pa.large_string())
-        h ^= _cell_hashes(column)
+        h ^= cell_hashes(column)
         h *= _PRIME
         _avalanche(h)
     return h
@@ -111,11 +111,45 @@ def row_hashes(frame: pd.DataFrame | Table) -> np.ndarray:
 RUN_CAP = 1 << 20
 
 
+class SortedRuns:
+    """A set of 64-bit hashes, each with a value, that grows a chunk at a time.
+
+    Kept as a few sorted runs, each smaller than the one before it until
+    RUN_CAP: adding costs the chunk's own size (amortised), not the whole
+    set's, and a lookup is a binary search in each run.
+    """
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def find(self, hashes: np.ndarray, missing: int = -1) -> np.ndarray:
+        """Each hash's value, or ``missing``."""
+        found = np.full(len(hashes), missing, dtype=np.int64)
+        for run, values in self.runs:
+            idx = np.searchsorted(run, hashes).clip(0, len(run) - 1)
+            hit = run[idx] == hashes
+            found[hit] = values[idx[hit]]
+        return found
+
+    def add(self, hashes: np.ndarray, values: np.ndarray) -> None:
+        """Add hashes that are not in the set yet, and not repeated."""
+        order = np.argsort(hashes, kind="stable")
+        self.runs.append((hashes[order], values[order]))
+        while len(self.runs) > 1:
+            (h2, r2), (h1, r1) = self.runs[-1], self.runs[-2]
+            if len(h2) * 2 <= len(h1) or len(h1) + len(h2) > RUN_CAP:
+                break
+            self.runs[-2:] = [_merge(h1, r1, h2, r2)]
+
+
 class DuplicateFinder:
     def __init__(self) -> None:
-        # Sorted runs of (hash, first row number), each smaller than the one
-        # before it until RUN_CAP; a hash is in at most one run.
-        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+        # Each row's hash, with the number of the first row that had it.
+        self.seen = SortedRuns()
+
+    @property
+    def runs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return self.seen.runs
 
     def first_rows(self, raw: pd.DataFrame | Table, row_no: np.ndarray) -> np.ndarray:
         """For each row, the earlier row it duplicates, or 0."""
@@ -126,11 +160,8 @@ class DuplicateFinder:
             return out
         order = np.argsort(h, kind="stable")
         sorted_h = h[order]
-        seen = np.zeros(n, dtype=np.int64)  # in sorted order: the earlier chunk's row, or 0
-        for hashes, rows in self.runs:
-            idx = np.searchsorted(hashes, sorted_h).clip(0, len(hashes) - 1)
-            hit = hashes[idx] == sorted_h
-            seen[hit] = rows[idx[hit]]
+        # In sorted order: the earlier chunk's row, or 0.
+        seen = self.seen.find(sorted_h, missing=0)
         # Within the chunk: the first row of each hash (rows come in file order).
         group_start = np.empty(n, dtype=bool)
         group_start[0] = True
@@ -140,23 +171,15 @@ class DuplicateFinder:
         out[order] = first
         new = group_start & (seen == 0)
         if new.any():
-            self._add(sorted_h[new], row_no[order[new]].astype(np.int32))
+            self.seen.add(sorted_h[new], row_no[order[new]].astype(np.int32))
         return out
-
-    def _add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
-        self.runs.append((hashes, rows))
-        while len(self.runs) > 1:
-            (h2, r2), (h1, r1) = self.runs[-1], self.runs[-2]
-            if len(h2) * 2 <= len(h1) or len(h1) + len(h2) > RUN_CAP:
-                break
-            self.runs[-2:] = [_merge(h1, r1, h2, r2)]
 
 
 def _merge(h1: np.ndarray, r1: np.ndarray, h2: np.ndarray, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two sorted runs as one (no hash is in both)."""
     at = np.searchsorted(h1, h2) + np.arange(len(h2))
     hashes = np.empty(len(h1) + len(h2), dtype=h1.dtype)
-    rows = np.empty(len(hashes), dtype=r1.dtype)
+    rows = np.empty(len(hashes), dtype=np.result_type(r1.dtype, r2.dtype))
     second = np.zeros(len(hashes), dtype=bool)
     second[at] = True
     hashes[at], rows[at] = h2, r2

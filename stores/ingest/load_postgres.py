@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from stores.ingest.load_direct import DirectStager
 from stores.ingest.results import LoadCounts
 from stores.ingest.stage_postgres import STATUS_RANK, PostgresStager
 from stores.models import Customer, Order, OrderLine, Store, TrafficDaily, Upload
@@ -65,7 +66,11 @@ def apply(*, stager: PostgresStager, store: Store, upload: Upload) -> LoadCounts
     """Upsert the staged rows. Call inside transaction.atomic() after lock_store()."""
     counts = LoadCounts()
     with connection.cursor() as cursor:
-        if "orders" in stager.kinds:
+        if isinstance(stager, DirectStager):
+            # The orders are in the real tables already: the customers remain.
+            counts = stager.complete()
+            counts.since = _local_date(stager.earliest, store.timezone)  # type: ignore[assignment]
+        elif "orders" in stager.kinds:
             _apply_orders(cursor, stager, store, upload, counts)
         if "traffic" in stager.kinds:
             stager.finish()
