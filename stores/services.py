@@ -40,6 +40,7 @@ from stores.models import (
     UploadKind,
     UploadStatus,
 )
+from stores.rollups.spill import SpilledOrders
 
 logger = logging.getLogger(__name__)
 
@@ -293,11 +294,15 @@ def _load_first_import(
             read = read_into(stager=stager)
             staged = time.perf_counter()
             counts: LoadCounts = load_postgres.apply(stager=stager, store=store, upload=upload)
+            # The customers are being written: the rollups are computed from
+            # the orders the load kept meanwhile, and written after.
+            times = _finish_load(upload, read, counts, report_name if report.lines else "",
+                                 spilled=stager.spilled if "orders" in stager.kinds else None,
+                                 before_write=stager.wait)
         except BaseException:
             stager.abandon()  # the rollback undoes what it wrote
             raise
         stager.close()
-        times = _finish_load(upload, read, counts, report_name if report.lines else "")
     _log_load(upload, read, started, staged, *times)
     return True
 
@@ -333,15 +338,22 @@ def _load_staged(
         stager.close()
 
 
-def _finish_load(upload: Upload, read: ReadResult, counts: LoadCounts, error_report: str) -> tuple[float, float]:
+def _finish_load(
+    upload: Upload, read: ReadResult, counts: LoadCounts, error_report: str, *,
+    spilled: SpilledOrders | None = None, before_write: Callable[[], None] | None = None,
+) -> tuple[float, float]:
     """Refresh the rollups and mark the upload loaded, in the load's
-    transaction; returns when the rollups began and ended."""
+    transaction; returns when the rollups began and ended. ``spilled``: a
+    first import's orders, as it kept them (``rollups_refresh``)."""
     applied = time.perf_counter()
     if counts.since is not None:
         from stores.rollups import rollups_refresh
 
         # The loaders have set the lifetimes of the customers they touched.
-        rollups_refresh(store=upload.store, since=counts.since, lifetimes=False)
+        rollups_refresh(store=upload.store, since=None if spilled else counts.since, lifetimes=False,
+                        spilled=spilled, before_write=before_write)
+    elif before_write is not None:
+        before_write()
     refreshed = time.perf_counter()
     Upload.objects.filter(pk=upload.pk).update(
         status=UploadStatus.LOADED,

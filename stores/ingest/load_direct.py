@@ -44,6 +44,7 @@ from stores.ingest.stage_postgres import (
     _order_partials,
 )
 from stores.models import PAID_STATUSES, Customer, Order, OrderLine, Store, Upload
+from stores.rollups.spill import SpilledOrders
 
 ORDER_COLUMNS = [
     "id", "store_id", "external_id", "customer_id", "placed_at", "paid_at", "status", "amount",
@@ -140,6 +141,7 @@ class _Lifetimes:
         self.last = np.empty(0, dtype=np.int64)
         self.orders = np.empty(0, dtype=np.int64)
         self.cents = np.empty(0, dtype=np.int64)
+        self.placed = np.empty(0, dtype=np.int64)  # orders of any status
         self.count = 0
 
     def grow(self, ids: np.ndarray) -> None:
@@ -148,12 +150,16 @@ class _Lifetimes:
         if needed > len(self.ids):
             size = max(needed, 2 * len(self.ids), 1024)
             for name, fill in (("ids", 0), ("first", _NO_TIME.max), ("last", _NO_TIME.min),
-                               ("orders", 0), ("cents", 0)):
+                               ("orders", 0), ("cents", 0), ("placed", 0)):
                 grown = np.full(size, fill, dtype=np.int64)
                 grown[: self.count] = getattr(self, name)[: self.count]
                 setattr(self, name, grown)
         self.ids[self.count : needed] = ids
         self.count = needed
+
+    def add_placed(self, positions: np.ndarray) -> None:
+        """Orders of any status, each of the customer at ``positions``."""
+        np.add.at(self.placed, positions, 1)
 
     def add(self, positions: np.ndarray, placed_us: np.ndarray, cents: np.ndarray) -> None:
         """Paid orders, each of the customer at ``positions``."""
@@ -184,6 +190,16 @@ def _cents(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.round(values, ndigits=2, round_mode="half_towards_infinity").cast(CENTS)
 
 
+def _as_cents(money: pa.Array) -> np.ndarray:
+    return pc.multiply(money, pa.scalar(Decimal(100))).cast(pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def _epoch_seconds(us: np.ndarray) -> np.ndarray:
+    """Whole seconds as PostgreSQL's ``extract(epoch ...)::bigint`` gives them
+    (half a second rounds away from zero)."""
+    return np.sign(us) * ((np.abs(us) + 500_000) // 1_000_000)
+
+
 def _epoch_us(moments: pa.ChunkedArray) -> np.ndarray:
     unit_type = pa.timestamp("us", tz=moments.type.tz)
     return pc.cast(moments, unit_type, safe=False).cast(pa.int64()).to_numpy(zero_copy_only=False)
@@ -211,6 +227,8 @@ class DirectStager(PostgresStager):
         self._earliest_us = _NO_TIME.max
         self._customers = CustomerKeys()
         self._lifetimes = _Lifetimes()
+        # The rollups' columns of every order, for the refresh after the load.
+        self.spilled = SpilledOrders()
 
     def reset(self) -> None:
         """Undo what was written: the file is read again from the top."""
@@ -220,6 +238,7 @@ class DirectStager(PostgresStager):
         self.kinds.clear()
         self._finished = False
         self._carry = None
+        self.spilled.close()
         self._begin()
 
     def abandon(self) -> None:
@@ -227,6 +246,11 @@ class DirectStager(PostgresStager):
         and its transaction is about to be rolled back."""
         with contextlib.suppress(Exception):
             self._copier.wait()
+        self.spilled.close()
+
+    def close(self) -> None:
+        super().close()
+        self.spilled.close()
 
     def wait(self) -> None:
         try:
@@ -265,12 +289,19 @@ class DirectStager(PostgresStager):
                                       partials.column("line_refund"), _ZERO))
         placed = partials.column("placed_at")
         placed_us = _epoch_us(placed)
-        paid = pc.is_in(status, value_set=pa.array(list(PAID_STATUSES))).to_numpy(zero_copy_only=False) & ~guest
-        if paid.any():
-            net = pc.subtract(amount, refunded).filter(pa.array(paid))
-            cents = pc.multiply(net, pa.scalar(Decimal(100))).cast(pa.int64()).to_numpy(zero_copy_only=False)
-            self._lifetimes.add(order_position[paid], placed_us[paid], cents)
+        is_paid = pc.is_in(status, value_set=pa.array(list(PAID_STATUSES))).to_numpy(zero_copy_only=False)
+        amount_cents, refund_cents = _as_cents(amount), _as_cents(refunded)
+        self._lifetimes.add_placed(order_position[~guest])
+        paid = is_paid & ~guest
+        self._lifetimes.add(order_position[paid], placed_us[paid], (amount_cents - refund_cents)[paid])
         self._earliest_us = min(self._earliest_us, int(placed_us.min()))
+        items = pc.coalesce(partials.column("items"), partials.column("quantity"), pa.scalar(0, pa.int64()))
+        channel = pc.coalesce(partials.column("channel"), pa.scalar("other"))
+        self.spilled.add(pa.table({
+            "order_id": order_ids, "customer": order_position, "epoch": _epoch_seconds(placed_us),
+            "paid": is_paid, "inquired": pc.fill_null(partials.column("inquired"), False),
+            "channel": channel, "amount_cents": amount_cents, "refund_cents": refund_cents, "items": items,
+        }))
         orders = pa.table(
             {
                 "id": order_ids,
@@ -283,9 +314,8 @@ class DirectStager(PostgresStager):
                 "status": status,
                 "amount": amount,
                 "refunded_amount": refunded,
-                "items": pc.coalesce(partials.column("items"), partials.column("quantity"),
-                                     pa.scalar(0, pa.int64())),
-                "channel": pc.coalesce(partials.column("channel"), pa.scalar("other")),
+                "items": items,
+                "channel": channel,
                 "inquired": partials.column("inquired"),
                 "upload_id": np.full(n, self.upload.pk, dtype=np.int64),
                 "updated_at": pa.array([self._updated_at] * n),
@@ -315,13 +345,16 @@ class DirectStager(PostgresStager):
         self._copier.start(jobs)
 
     def complete(self) -> LoadCounts:
-        """Write the customers; what the load did. Call once the file is read."""
+        """Start writing the customers; what the load did. Call once the file
+        is read, and ``wait()`` before using the connection again: the
+        rollups are computed from ``spilled`` meanwhile."""
         self.finish()
         self.wait()
-        if self._lifetimes.count:
-            data = _csv(self._lifetimes.table(self.store.pk, self._customers.keys()))
+        lifetimes = self._lifetimes
+        self.spilled.finish(lifetimes.ids[: lifetimes.count], lifetimes.placed[: lifetimes.count])
+        if lifetimes.count:
+            data = _csv(lifetimes.table(self.store.pk, self._customers.keys()))
             self._copier.start([(Customer._meta.db_table, CUSTOMER_COLUMNS, data)])
-            self.wait()
         self.counts.customers_created = self._customers.count
         if self._earliest_us != _NO_TIME.max:
             self.earliest = datetime.fromtimestamp(self._earliest_us / 1e6, tz=UTC)

@@ -67,7 +67,8 @@ def apply(*, stager: PostgresStager, store: Store, upload: Upload) -> LoadCounts
     counts = LoadCounts()
     with connection.cursor() as cursor:
         if isinstance(stager, DirectStager):
-            # The orders are in the real tables already: the customers remain.
+            # The orders are in the real tables already; the customers are
+            # being written on the stager's thread (DirectStager.complete).
             counts = stager.complete()
             counts.since = _local_date(stager.earliest, store.timezone)  # type: ignore[assignment]
         elif "orders" in stager.kinds:

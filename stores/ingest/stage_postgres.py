@@ -38,9 +38,6 @@ STATUS_RANK = ("closed", "unpaid", "refunded", "paid")  # a later status wins
 # Exact for 8 decimals; money with more is cut there (numeric(16,2) keeps 2).
 MONEY = pa.decimal128(27, 8)
 QUANTITY = pa.decimal128(10, 0)
-# Bytes handed to libpq at a time (psycopg2's default is 8 KB: a Python call,
-# and the GIL taken back, for every 8 KB of a 50 MB chunk).
-COPY_BUFFER = 1 << 20
 
 
 ORDER_STAGE_COLUMNS = [
@@ -194,7 +191,11 @@ class _Copier:
                         cursor.copy_expert(
                             f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
                             io.BytesIO(data),
-                            size=COPY_BUFFER,
+                            # All of it to libpq at once: psycopg2 reads the
+                            # file 8 KB at a time by default, taking the GIL
+                            # back each time while the parser holds it, and
+                            # the server waited for data between the pieces.
+                            size=len(data) + 1,
                         )
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 self._error = exc

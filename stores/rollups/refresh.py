@@ -14,11 +14,12 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,9 @@ from stores.models import (
     Store,
 )
 from stores.rollups import compute
+
+if TYPE_CHECKING:
+    from stores.rollups.spill import SpilledOrders
 
 logger = logging.getLogger(__name__)
 EPOCH = date(1970, 1, 1)
@@ -76,10 +80,11 @@ def _cents_sql(column: str) -> str:
     return f"CAST(ROUND({column} * 100) AS INTEGER)"
 
 
-def _read_sql(sql: str, params: list[Any], columns: list[str]) -> pd.DataFrame:
+def _read_sql(sql: str, params: list[Any], columns: list[str], raw: Any = None) -> pd.DataFrame:
     """Run a query into a DataFrame; on PostgreSQL through COPY, which is the
-    fast way out as well as in."""
-    with connection.cursor() as cursor:
+    fast way out as well as in. ``raw``: psycopg2's connection, to read from
+    another thread (Django's connections are per thread)."""
+    with (raw.cursor() if raw is not None else connection.cursor()) as cursor:
         if connection.vendor == "postgresql":
             query = cursor.mogrify(sql, params).decode()
             buffer = io.BytesIO()
@@ -162,7 +167,7 @@ def _instant(epoch: int) -> Any:
     return connection.ops.adapt_datetimefield_value(datetime.fromtimestamp(epoch, tz=UTC))
 
 
-def load_orders(store: Store, since_epoch: int | None, part: Part = Part()) -> pd.DataFrame:  # noqa: B008 (frozen)
+def load_orders(store: Store, since_epoch: int | None, part: Part = Part(), raw: Any = None) -> pd.DataFrame:  # noqa: B008 (frozen)
     where = "store_id = %s"
     params: list[Any] = [store.pk]
     if since_epoch is not None:
@@ -182,6 +187,7 @@ def load_orders(store: Store, since_epoch: int | None, part: Part = Part()) -> p
         sql, params,
         ["order_id", "customer_id", "epoch", "paid", "inquired", "channel",
          "amount_cents", "refund_cents", "items"],
+        raw,
     )
     raw["day"] = _epoch_to_day(raw["epoch"], store) if len(raw) else np.array([], dtype=np.int64)
     raw["paid"] = raw["paid"].astype(bool)
@@ -192,7 +198,7 @@ def load_orders(store: Store, since_epoch: int | None, part: Part = Part()) -> p
     return raw[compute.ORDER_COLUMNS]
 
 
-def load_history(store: Store, before_epoch: int, part: Part = Part()) -> pd.DataFrame:  # noqa: B008 (frozen)
+def load_history(store: Store, before_epoch: int, part: Part = Part(), raw: Any = None) -> pd.DataFrame:  # noqa: B008 (frozen)
     epoch = _epoch_sql("placed_at")
     paid = f"status IN ({PAID_SQL})"
     in_part = f" AND {part.customers_sql()}" if part.count > 1 else ""
@@ -209,6 +215,7 @@ def load_history(store: Store, before_epoch: int, part: Part = Part()) -> pd.Dat
     raw = _read_sql(
         sql, params,
         ["customer_id", "last_paid", "paid_count", "first_paid", "last_placed", "last_inquired"],
+        raw,
     )
     if raw.empty:
         return pd.DataFrame(columns=compute.HISTORY_COLUMNS)
@@ -365,6 +372,40 @@ def _day_bounds(store: Store, since_epoch: int | None) -> tuple[int | None, int 
     return int(days[0]), int(days[1]), int(count)
 
 
+def _read_part(store: Store, load_epoch: int | None, history: bool, part: Part,
+               raw: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    orders = load_orders(store, load_epoch, part, raw)
+    if load_epoch is None or not history:
+        return orders, pd.DataFrame(columns=compute.HISTORY_COLUMNS)
+    return orders, load_history(store, load_epoch, part, raw)
+
+
+def _read_parts(store: Store, load_epoch: int | None, parts: int) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Each part's orders and history. On PostgreSQL the next part is read on
+    a thread while the caller computes this one: the server and pandas then
+    work at once, where they took turns."""
+    # A store's first import has nothing before it: no history to read.
+    history = load_epoch is not None and _has_orders_before(store, load_epoch)
+    if parts == 1 or connection.vendor != "postgresql":
+        for index in range(parts):
+            yield _read_part(store, load_epoch, history, Part(index, parts))
+        return
+    raw = connection.connection
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollup-read") as reader:
+        pending = reader.submit(_read_part, store, load_epoch, history, Part(0, parts), raw)
+        try:
+            for index in range(parts):
+                with connection.wrap_database_errors:
+                    done = pending.result()
+                if index + 1 < parts:
+                    pending = reader.submit(_read_part, store, load_epoch, history, Part(index + 1, parts), raw)
+                yield done
+        finally:
+            # A failed computation must not leave a read running on the connection.
+            pending.cancel()
+            wait([pending])
+
+
 def _add_up(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     if len(frames) == 1:
         return frames[0]
@@ -373,7 +414,8 @@ def _add_up(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
 
 def rollups_refresh(
     *, store: Store, since: date | None = None, part_orders: int = PART_ORDERS,
-    lifetimes: bool = True,
+    lifetimes: bool = True, spilled: SpilledOrders | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> RollupRefreshResult:
     """Rewrite the store's rollups from local date ``since`` on (None: all),
     and the lifetime columns of the customers with orders from then on
@@ -383,56 +425,61 @@ def rollups_refresh(
     rollups added up, so memory stays flat however large the store. Runs in
     one transaction (a savepoint inside the caller's), so a failure leaves
     the previous rollups as they were.
+
+    ``spilled``: all of the store's orders, as its first import kept them
+    (``rollups.spill``), read instead of the database; the database is not
+    used until the rollups are written, after ``before_write`` (which lets
+    the caller end what it had the connection do meanwhile).
     """
     started = time.perf_counter()
     windows = compute.Windows(store.nurture_window_days, store.churn_window_days)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # The part plan and the lifetime update sort and group every
-            # customer: with the default 4MB they spill to disk.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem = '64MB'")
-        if since is None:
-            since_day: int | None = None
-            load_epoch: int | None = None
-        else:
-            since_day = to_day(since) - windows.churn_days - 1
-            load_epoch = _local_midnight_epoch(store, from_day(compute.earliest_period_start(since_day)))
-        low, high, count = _day_bounds(store, load_epoch)
-        first_day = since_day if since_day is not None else (
-            low if low is not None else to_day(timezone.localdate()))
-        # Bases run through today so that a period starting after the last
-        # order still finds who was nurtured, active or lapsed at its start.
-        today = to_day(timezone.localdate(timezone=store.tzinfo)) + 1
-        last_day = max(high + 1 if high is not None else first_day, today)
-        parts = 1 if count <= part_orders else plan_parts(store, load_epoch, part_orders)
-        sales_parts, customer_parts, base_parts = [], [], []
-        try:
-            for index in range(parts):
-                part = Part(index, parts)
-                orders = load_orders(store, load_epoch, part)
-                history = (pd.DataFrame(columns=compute.HISTORY_COLUMNS) if load_epoch is None
-                           else load_history(store, load_epoch, part))
-                sales_parts.append(compute.sales_daily(orders[orders["day"] >= first_day]))
-                days = compute.customer_days(orders)  # both below group by (customer, day)
-                customer_parts.append(
-                    compute.customer_daily(orders, history, windows, first_day, days=days))
-                base_parts.append(
-                    compute.customer_base_daily(orders, history, windows, first_day, last_day, days=days))
-                del orders, history, days
-        finally:
-            if parts > 1:
-                _drop_parts()
-        sales = _add_up(sales_parts, ["day", "channel"])
-        customers = _add_up(customer_parts, ["grain", "day", "segment"])
-        bases = _add_up(base_parts, ["day"])
-        # A missing day reads as zeros; storing none keeps full and partial refreshes alike.
-        bases = bases[bases.drop(columns="day").to_numpy().any(axis=1)]
-        _write(store, since_day, sales, customers, bases)
-        if lifetimes:
-            _refresh_customer_lifetimes(
-                store, None if since is None else _local_midnight_epoch(store, since)
-            )
+    since_day: int | None = None
+    if spilled is not None:
+        if since is not None:
+            raise ValueError("spilled orders are a whole store's: refresh from the start")
+        low, high = (None, None) if spilled.low_epoch is None else (
+            _epoch_to_day(pd.Series([spilled.low_epoch, spilled.high_epoch]), store).tolist())
+        count = spilled.count
+        first_day = low if low is not None else to_day(timezone.localdate())
+        part_of = spilled.plan(part_orders) if count > part_orders else np.zeros(0, dtype=np.int64)
+        parts = int(part_of.max()) + 1 if len(part_of) else 1
+        empty = pd.DataFrame(columns=compute.HISTORY_COLUMNS)
+        frames = ((orders, empty) for orders in spilled.parts(store, part_of, parts))
+        sales, customers, bases = _compute(frames, windows, first_day, _last_day(store, high, first_day))
+        if before_write is not None:
+            before_write()
+        with transaction.atomic():
+            _write(store, since_day, sales, customers, bases)
+            if lifetimes:
+                _refresh_customer_lifetimes(store, None)
+    else:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # The part plan and the lifetime update sort and group every
+                # customer: with the default 4MB they spill to disk.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL work_mem = '64MB'")
+            if since is None:
+                load_epoch: int | None = None
+            else:
+                since_day = to_day(since) - windows.churn_days - 1
+                load_epoch = _local_midnight_epoch(store, from_day(compute.earliest_period_start(since_day)))
+            low, high, count = _day_bounds(store, load_epoch)
+            first_day = since_day if since_day is not None else (
+                low if low is not None else to_day(timezone.localdate()))
+            parts = 1 if count <= part_orders else plan_parts(store, load_epoch, part_orders)
+            try:
+                sales, customers, bases = _compute(
+                    _read_parts(store, load_epoch, parts), windows, first_day,
+                    _last_day(store, high, first_day))
+            finally:
+                if parts > 1:
+                    _drop_parts()
+            _write(store, since_day, sales, customers, bases)
+            if lifetimes:
+                _refresh_customer_lifetimes(
+                    store, None if since is None else _local_midnight_epoch(store, since)
+                )
     result = RollupRefreshResult(
         store_id=store.pk,
         from_date=None if since_day is None else from_day(since_day),
@@ -444,3 +491,29 @@ def rollups_refresh(
     )
     logger.info("rollups refreshed: %s", result)
     return result
+
+
+def _last_day(store: Store, high: int | None, first_day: int) -> int:
+    """Bases run through today so that a period starting after the last
+    order still finds who was nurtured, active or lapsed at its start."""
+    today = to_day(timezone.localdate(timezone=store.tzinfo)) + 1
+    return max(high + 1 if high is not None else first_day, today)
+
+
+def _compute(
+    frames: Iterator[tuple[pd.DataFrame, pd.DataFrame]], windows: compute.Windows, first_day: int, last_day: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The rollups of each part's (orders, history), added up."""
+    sales_parts, customer_parts, base_parts = [], [], []
+    for orders, history in frames:
+        sales_parts.append(compute.sales_daily(orders[orders["day"] >= first_day]))
+        days = compute.customer_days(orders)  # both below group by (customer, day)
+        customer_parts.append(compute.customer_daily(orders, history, windows, first_day, days=days))
+        base_parts.append(
+            compute.customer_base_daily(orders, history, windows, first_day, last_day, days=days))
+        del orders, history, days
+    sales = _add_up(sales_parts, ["day", "channel"])
+    customers = _add_up(customer_parts, ["grain", "day", "segment"])
+    bases = _add_up(base_parts, ["day"])
+    # A missing day reads as zeros; storing none keeps full and partial refreshes alike.
+    return sales, customers, bases[bases.drop(columns="day").to_numpy().any(axis=1)]

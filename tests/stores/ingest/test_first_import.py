@@ -191,3 +191,28 @@ def test_progress_is_seen_by_others_while_the_load_holds_its_transaction():
         assert (upload.rows_done, upload.rows_total) == (5, 10)
     finally:
         progress.close()
+
+
+@pytest.mark.parametrize("part_orders", [40, 10_000], ids=["many parts", "one part"])
+def test_rollups_from_the_orders_a_first_import_kept_are_those_read_back(tmp_path, part_orders):
+    """The refresh after a first import reads the orders the load kept on
+    disk (rollups.spill), in parts of customers: the same as from the database."""
+    path = orders_file(tmp_path / "orders.csv", scatter=False)
+    store = StoreFactory()
+    with transaction.atomic():
+        load_postgres.lock_store(store)
+        upload = upload_file(store, path)
+        stager = load_direct.DirectStager(store=store, upload=upload)
+        report = ReportWriter(tmp_path / "report.csv")
+        read_and_stage(path=path, tz=store.timezone, kind="orders", stager=stager, report=report,
+                       block_bytes=2048)
+        report.close()
+        load_postgres.apply(stager=stager, store=store, upload=upload)
+        assert stager.spilled.count == 400
+        rollups_refresh(store=store, spilled=stager.spilled, part_orders=part_orders,
+                        before_write=stager.wait, lifetimes=False)
+        stager.close()
+    from_spill = rollups(store)
+    assert all(from_spill)
+    rollups_refresh(store=store, part_orders=part_orders)
+    assert rollups(store) == from_spill

@@ -1,0 +1,141 @@
+"""A first import's orders in the rollups' shape, kept on disk as they load.
+
+After a store's first import the rollup refresh would read back every order
+the load has just written. The load has each of them in hand already, so it
+writes the few columns the rollups need to an arrow file beside the upload
+(about 45 bytes an order) and the refresh reads its parts from there: the
+database is then free to write the customers meanwhile, and memory stays
+that of one part, as when reading from the database.
+
+Customers are numbered by the load (``positions``, 0..n-1); ``customer_ids``
+maps them to their keys when the parts are read.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from stores.models import Store
+from stores.rollups import compute
+from stores.rollups.refresh import _epoch_to_day
+
+SCHEMA = pa.schema(
+    [
+        ("order_id", pa.int64()),
+        ("customer", pa.int64()),  # the load's position of the customer; -1: a guest
+        ("epoch", pa.int64()),
+        ("paid", pa.bool_()),
+        ("inquired", pa.bool_()),
+        ("channel", pa.string()),
+        ("amount_cents", pa.int64()),
+        ("refund_cents", pa.int64()),
+        ("items", pa.int64()),
+    ]
+)
+
+
+class SpilledOrders:
+    def __init__(self, directory: Path | None = None) -> None:
+        handle, name = tempfile.mkstemp(prefix="rollup-orders-", suffix=".arrow", dir=directory)
+        os.close(handle)
+        self.path: Path | None = Path(name)
+        self._sink = pa.OSFile(name, "wb")
+        self._writer: ipc.RecordBatchFileWriter | None = ipc.new_file(self._sink, SCHEMA)
+        self.count = 0
+        self.low_epoch: int | None = None
+        self.high_epoch: int | None = None
+        self.customer_ids = np.empty(0, dtype=np.int64)
+        self.orders_per_customer = np.empty(0, dtype=np.int64)
+
+    def add(self, orders: pa.Table) -> None:
+        assert self._writer is not None, "add() after finish()"
+        self._writer.write_table(orders.select(SCHEMA.names).cast(SCHEMA))
+        epochs = orders.column("epoch").to_numpy()
+        if len(epochs):
+            low, high = int(epochs.min()), int(epochs.max())
+            self.low_epoch = low if self.low_epoch is None else min(self.low_epoch, low)
+            self.high_epoch = high if self.high_epoch is None else max(self.high_epoch, high)
+        self.count += orders.num_rows
+
+    def finish(self, customer_ids: np.ndarray, orders_per_customer: np.ndarray) -> None:
+        """No more orders: each customer position's key and order count."""
+        self._end_writing()
+        self.customer_ids = customer_ids
+        self.orders_per_customer = orders_per_customer
+
+    def _end_writing(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            self._sink.close()
+
+    def close(self) -> None:
+        """Delete the file (safe to call again)."""
+        self._end_writing()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+            self.path = None
+
+    def plan(self, part_orders: int) -> np.ndarray:
+        """Each customer position's part, as ``plan_parts`` shares them: by
+        running total of orders, biggest customers first."""
+        n = self.orders_per_customer
+        order = np.lexsort((self.customer_ids, -n))
+        running = np.cumsum(n[order]) - n[order]
+        cuts = running // max(part_orders, 1)
+        parts = np.empty(len(n), dtype=np.int64)
+        parts[order] = np.unique(cuts, return_inverse=True)[1]
+        return parts
+
+    def parts(self, store: Store, part_of: np.ndarray, count: int) -> Iterator[pd.DataFrame]:
+        """Each part's orders as ``load_orders`` gives them (guest orders go
+        by id, as there)."""
+        assert self.path is not None and self._writer is None, "parts() after finish(), before close()"
+        reader = ipc.open_file(str(self.path))
+        for index in range(count):
+            pieces = []
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
+                customer = batch.column("customer").to_numpy()
+                if count == 1:
+                    keep = np.ones(len(customer), dtype=bool)
+                else:
+                    guest = customer < 0
+                    mine = np.zeros(len(customer), dtype=bool)
+                    mine[~guest] = part_of[customer[~guest]] == index
+                    mine[guest] = batch.column("order_id").to_numpy()[guest] % count == index
+                    keep = mine
+                pieces.append(batch.filter(pa.array(keep)))
+            table = pa.Table.from_batches(pieces, schema=SCHEMA)
+            yield self._frame(store, table)
+
+    def _frame(self, store: Store, table: pa.Table) -> pd.DataFrame:
+        customer = table.column("customer").to_numpy()
+        # Position -1 (a guest) takes the NaN appended last.
+        ids = np.append(self.customer_ids.astype(np.float64), np.nan)[customer]
+        frame = pd.DataFrame(
+            {
+                "order_id": table.column("order_id").to_numpy(),
+                "customer_id": ids,
+                "day": _epoch_days(table.column("epoch").to_numpy(), store),
+                "paid": table.column("paid").to_numpy(zero_copy_only=False),
+                "inquired": table.column("inquired").to_numpy(zero_copy_only=False),
+                "channel": table.column("channel").to_pandas(),
+                "amount_cents": table.column("amount_cents").to_numpy(),
+                "refund_cents": table.column("refund_cents").to_numpy(),
+                "items": table.column("items").to_numpy(),
+            }
+        )
+        return frame[compute.ORDER_COLUMNS]
+
+
+def _epoch_days(epochs: np.ndarray, store: Store) -> np.ndarray:
+    return _epoch_to_day(pd.Series(epochs), store)
