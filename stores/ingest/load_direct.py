@@ -31,7 +31,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from stores.ingest.customer_keys import CustomerKeys
 from stores.ingest.results import LoadCounts
@@ -42,19 +41,22 @@ from stores.ingest.stage_postgres import (
     PostgresStager,
     _csv,
     _order_partials,
+    _Whole,
 )
 from stores.models import PAID_STATUSES, Customer, Order, OrderLine, Store, Upload
 from stores.rollups.spill import SpilledOrders
 
 ORDER_COLUMNS = [
     "id", "store_id", "external_id", "customer_id", "placed_at", "paid_at", "status", "amount",
-    "refunded_amount", "items", "channel", "inquired", "upload_id", "updated_at",
-]
+    "refunded_amount", "items", "channel", "inquired", "upload_id",
+]  # updated_at: the transaction's start, the column's default (migration 0011)
 LINE_COLUMNS = ["order_id", "line_no", "sku", "title", "quantity", "unit_price", "amount"]
 CUSTOMER_COLUMNS = [
     "id", "store_id", "external_id", "first_paid_at", "last_paid_at", "paid_orders", "paid_amount",
 ]
 CENTS = pa.decimal128(21, 2)  # what numeric(16, 2) holds, with room for sums
+# Customers written as CSV at a time, at the end of a first import.
+CUSTOMER_SLICE = 100_000
 # Keys drawn from a sequence at a time: a round trip per quarter million rows.
 ID_BLOCK = 1 << 18
 _ZERO = pa.scalar(Decimal(0), MONEY)
@@ -82,6 +84,7 @@ class _Ids:
         self._pool = np.empty(0, dtype=np.int64)
         self._incoming: np.ndarray | None = None
         self._refilling = False
+        self._last = 0  # keys the last chunk took: what the next ones may take
 
     def short_of(self, n: int) -> bool:
         return len(self._pool) < n
@@ -89,20 +92,23 @@ class _Ids:
     def take(self, n: int) -> np.ndarray:
         """``n`` keys; when the pool is short, the connection must be free."""
         if self.short_of(n):
+            # Enough for a few chunks like this one; the thread draws the rest.
             with connection.cursor() as cursor:
-                drawn = self._draw(cursor, max(n - len(self._pool), ID_BLOCK))
+                drawn = self._draw(cursor, max(n - len(self._pool), min(4 * n, ID_BLOCK)))
             self._pool = np.concatenate([self._pool, drawn])
         taken, self._pool = self._pool[:n], self._pool[n:]
+        self._last = n
         return taken
 
     def refill(self) -> Callable[[Any], None] | None:
         """A job drawing the next block, when the pool is running low."""
-        if self._refilling or self._sequence is None or len(self._pool) >= ID_BLOCK // 2:
+        if self._refilling or self._sequence is None or len(self._pool) >= 3 * self._last:
             return None
         self._refilling = True
+        size = min(8 * self._last, ID_BLOCK)
 
         def draw(cursor: Any) -> None:
-            self._incoming = self._draw(cursor, ID_BLOCK)
+            self._incoming = self._draw(cursor, size)
 
         return draw
 
@@ -190,6 +196,20 @@ def _cents(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.round(values, ndigits=2, round_mode="half_towards_infinity").cast(CENTS)
 
 
+def _copy_slices(table_name: str, columns: list[str], rows: pa.Table, size: int) -> Job:
+    """A job COPYing ``rows`` a slice at a time, each written as CSV on the
+    thread: a million customers never sit in memory as text at once."""
+
+    def run(cursor: Any) -> None:
+        for start in range(0, rows.num_rows, size):
+            cursor.copy_expert(
+                f"COPY {table_name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
+                _Whole(_csv(rows.slice(start, size))),
+            )
+
+    return run
+
+
 def _as_cents(money: pa.Array) -> np.ndarray:
     return pc.multiply(money, pa.scalar(Decimal(100))).cast(pa.int64()).to_numpy(zero_copy_only=False)
 
@@ -214,7 +234,6 @@ class DirectStager(PostgresStager):
         self.store, self.upload = store, upload
         self._order_ids = _Ids(Order._meta.db_table)
         self._customer_ids = _Ids(Customer._meta.db_table)
-        self._updated_at = timezone.now().astimezone(UTC).replace(tzinfo=None).isoformat(" ")
         with connection.cursor() as cursor:
             # Times are written as UTC without a zone: the fast way for arrow.
             cursor.execute("SET LOCAL TIME ZONE 'UTC'")
@@ -318,7 +337,6 @@ class DirectStager(PostgresStager):
                 "channel": channel,
                 "inquired": partials.column("inquired"),
                 "upload_id": np.full(n, self.upload.pk, dtype=np.int64),
-                "updated_at": pa.array([self._updated_at] * n),
             }
         )
         of_order = pc.index_in(lines.column("order_id"), value_set=partials.column("order_id"))
@@ -353,8 +371,8 @@ class DirectStager(PostgresStager):
         lifetimes = self._lifetimes
         self.spilled.finish(lifetimes.ids[: lifetimes.count], lifetimes.placed[: lifetimes.count])
         if lifetimes.count:
-            data = _csv(lifetimes.table(self.store.pk, self._customers.keys()))
-            self._copier.start([(Customer._meta.db_table, CUSTOMER_COLUMNS, data)])
+            customers = lifetimes.table(self.store.pk, self._customers.keys())
+            self._copier.start([_copy_slices(Customer._meta.db_table, CUSTOMER_COLUMNS, customers, CUSTOMER_SLICE)])
         self.counts.customers_created = self._customers.count
         if self._earliest_us != _NO_TIME.max:
             self.earliest = datetime.fromtimestamp(self._earliest_us / 1e6, tz=UTC)

@@ -305,6 +305,9 @@ def read_and_stage(
             report.reset()
             continue
         break
+    # The chunks' buffers back to the system: the load's next steps (its
+    # rollups) need the memory, and arrow's allocator keeps what it freed.
+    pa.default_memory_pool().release_unused()
     result.rows_read += len(bad_rows)
     result.rows_rejected += len(bad_rows)
     if result.rows_read == 0:

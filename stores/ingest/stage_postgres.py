@@ -167,6 +167,20 @@ def _order_partials(table: pa.Table) -> tuple[pa.Table, pa.Table]:
 Job = tuple[str, list[str], bytes] | Callable[[Any], None]
 
 
+class _Whole:
+    """COPY data for psycopg2's ``copy_expert``, handed to libpq all at once
+    and without a copy. psycopg2 reads a file 8 KB at a time, taking the GIL
+    back for each piece while the parser holds it: the server waited for
+    data between the pieces. (``io.BytesIO`` would copy the chunk's CSV.)"""
+
+    def __init__(self, data: bytes) -> None:
+        self._data: bytes | None = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self._data = self._data, None
+        return data if data is not None else b""
+
+
 class _Copier:
     """COPY on a thread, one table at a time, errors raised in the caller."""
 
@@ -190,12 +204,7 @@ class _Copier:
                         table, columns, data = job
                         cursor.copy_expert(
                             f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
-                            io.BytesIO(data),
-                            # All of it to libpq at once: psycopg2 reads the
-                            # file 8 KB at a time by default, taking the GIL
-                            # back each time while the parser holds it, and
-                            # the server waited for data between the pieces.
-                            size=len(data) + 1,
+                            _Whole(data),
                         )
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 self._error = exc

@@ -86,6 +86,16 @@ def test_a_first_import_writes_what_the_orm_loader_writes(tmp_path, block_bytes)
     assert counts.since is not None and counts.since.isoformat() == "2025-03-01"
 
 
+def test_customers_written_in_slices_are_all_there(tmp_path, monkeypatch):
+    monkeypatch.setattr(load_direct, "CUSTOMER_SLICE", 5)  # 37 customers: eight slices
+    path = orders_file(tmp_path / "orders.csv", scatter=False)
+    direct, by_orm = StoreFactory(), StoreFactory()
+    direct_load(direct, path, 1 << 20)
+    orm_load(by_orm, path)
+    assert lifetimes(direct) == lifetimes(by_orm)
+    assert len(lifetimes(direct)) == 37
+
+
 def test_a_first_import_rounds_money_as_the_database_does(tmp_path):
     """Half a cent rounds away from zero, as numeric(16, 2) rounds it."""
     path = tmp_path / "cents.csv"
