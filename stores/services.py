@@ -395,12 +395,20 @@ class _Progress:
     transaction (a first import reads the file there) or busy with a COPY.
     It never waits for a row lock: a missed update is only a stale bar."""
 
+    # Seconds between two writes: a bar moving every second is live enough.
+    EVERY = 1.0
+
     def __init__(self, upload_id: int, *, side_connection: bool) -> None:
         self.upload_id = upload_id
         self._side = side_connection
         self._connection: Any = None
+        self._written = -self.EVERY
 
     def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._written < self.EVERY:
+            return
+        self._written = now
         if not self._side:
             Upload.objects.filter(pk=self.upload_id).update(rows_done=done, rows_total=total)
             return

@@ -193,7 +193,10 @@ class _Lifetimes:
 
 def _cents(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     """Money rounded to the cent as numeric(16, 2) does (half away from zero)."""
-    return pc.round(values, ndigits=2, round_mode="half_towards_infinity").cast(CENTS)
+    try:
+        return values.cast(CENTS)  # exact cents already, as exports write them
+    except pa.ArrowInvalid:
+        return pc.round(values, ndigits=2, round_mode="half_towards_infinity").cast(CENTS)
 
 
 def _copy_slices(table_name: str, columns: list[str], rows: pa.Table, size: int) -> Job:

@@ -165,6 +165,37 @@ def _first_paid_day(days: pd.DataFrame, history: pd.DataFrame) -> pd.Series:
     return first
 
 
+class _PaidBefore:
+    """Each row's customer's last paid day strictly before a given day, and
+    their paid-order count through it (NONE and 0 when there is none): one
+    binary search in the ladder sorted by (customer, day), per grain."""
+
+    def __init__(self, ladder: pd.DataFrame, cust: np.ndarray) -> None:
+        ladder_cust = ladder["cust"].to_numpy(dtype=np.int64)
+        codes, _ = pd.factorize(np.concatenate([ladder_cust, cust]))
+        self._codes = codes[len(ladder_cust):].astype(np.int64)  # the rows'
+        ladder_code = codes[: len(ladder_cust)].astype(np.int64)
+        ladder_day = ladder["day"].to_numpy(dtype=np.int64)
+        order = np.lexsort((ladder_day, ladder_code))  # stable: the later of equal rows last
+        self._ladder_code = ladder_code[order]
+        self._ladder_day = ladder_day[order]
+        self._ladder_count = ladder["count"].to_numpy(dtype=np.int64)[order]
+
+    def at(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(self._ladder_day) == 0:
+            return np.full(len(days), NONE, dtype=np.int64), np.zeros(len(days), dtype=np.int64)
+        low = min(int(self._ladder_day.min()), int(days.min()))
+        span = max(int(self._ladder_day.max()), int(days.max())) - low + 1
+        # (customer, day) as one sortable integer: codes < rows, days within span.
+        ladder_key = self._ladder_code * span + (self._ladder_day - low)
+        before = np.searchsorted(ladder_key, self._codes * span + (days - low), side="left") - 1
+        hit = before >= 0
+        hit[hit] = self._ladder_code[before[hit]] == self._codes[hit]
+        last_paid = np.where(hit, self._ladder_day[np.maximum(before, 0)], NONE)
+        count = np.where(hit, self._ladder_count[np.maximum(before, 0)], 0)
+        return last_paid, count
+
+
 def segment_at(
     *, starts: np.ndarray, last_paid: np.ndarray, count: np.ndarray, first_paid: np.ndarray,
     windows: Windows,
@@ -201,25 +232,15 @@ def customer_daily(
     prev_paid = _previous_within_customer(
         days, np.where(paid_mask, day, NONE), _history_lookup(days, history, "last_paid_day")
     )
-    ladder = _paid_ladder(days, history).sort_values("day", kind="stable")
+    paid_before = _PaidBefore(_paid_ladder(days, history), days["cust"].to_numpy(dtype=np.int64))
     first_paid = days["cust"].map(_first_paid_day(days, history)).fillna(NONE).to_numpy(dtype=np.int64)
     keep = day >= from_day
     frames = []
     for grain in GRAINS:
         start = period_start(day, grain)
-        probe = pd.DataFrame({"row": np.arange(len(days)), "cust": days["cust"].to_numpy(), "day": start})
-        probe = probe.sort_values("day", kind="stable")
-        # The customer's paid history strictly before the period starts.
-        found = pd.merge_asof(
-            probe, ladder.rename(columns={"day": "paid_day"}), left_on="day", right_on="paid_day",
-            by="cust", allow_exact_matches=False, direction="backward",
-        ).sort_values("row")
+        last_paid, count = paid_before.at(start)
         segment = segment_at(
-            starts=start,
-            last_paid=found["paid_day"].fillna(NONE).to_numpy(dtype=np.int64),
-            count=found["count"].fillna(0).to_numpy(dtype=np.int64),
-            first_paid=first_paid,
-            windows=windows,
+            starts=start, last_paid=last_paid, count=count, first_paid=first_paid, windows=windows,
         )
         frame = pd.DataFrame(
             {
