@@ -139,13 +139,7 @@ def _order_partials(table: pa.Table) -> tuple[pa.Table, pa.Table]:
         ("line_refund", "sum", _ANY), ("items", "max"), ("quantity", "sum", _ANY),
         ("channel", "max"), ("inquired", "any", _ANY), ("is_line", "sum"),
     ]
-    grouped = work.group_by("order_id", use_threads=False).aggregate([*aggregates, ([], "count_all")])
-    partials = pa.table(
-        [grouped.column("order_id")]
-        + [grouped.column(f"{name}_{how}") for name, how, *_ in aggregates]
-        + [grouped.column("count_all")],
-        names=ORDER_STAGE_COLUMNS,
-    )
+    partials = _aggregate_orders(work, aggregates)
     is_line = work.column("is_line")
     lines = table.select(["order_id", "row_no", "sku", "title"]).filter(is_line)
     money = work.select(["quantity", "unit_price", "line_amount", "line_value"]).filter(is_line)
@@ -165,6 +159,41 @@ def _order_partials(table: pa.Table) -> tuple[pa.Table, pa.Table]:
 
 
 Job = tuple[str, list[str], bytes] | Callable[[Any], None]
+
+
+def _aggregate_orders(work: pa.Table, aggregates: list[tuple]) -> pa.Table:
+    """One row per order of ``work``, in ORDER_STAGE_COLUMNS.
+
+    Exports list an order's rows together: grouped by the runs of equal ids
+    (an integer key hashes faster than the text), unless an id recurs after
+    another. A column empty in the whole chunk (most exports leave refunds
+    or line totals out) is not aggregated: its partials are empty too."""
+    ids = work.column("order_id").combine_chunks()
+    runs = np.ones(len(ids), dtype=bool)
+    if len(ids) > 1:
+        runs[1:] = pc.fill_null(pc.not_equal(ids[1:], ids[:-1]), True).to_numpy(zero_copy_only=False)
+    run_no = np.cumsum(runs)
+    by_runs = int(run_no[-1]) == pc.count_distinct(ids).as_py() if len(ids) else True
+    key = "order_no" if by_runs else "order_id"
+    if by_runs:
+        work = work.append_column(key, pa.array(run_no))
+    empty = {name for name in work.column_names if work.column(name).null_count == work.num_rows}
+    wanted = [a for a in aggregates if a[0] not in empty]
+    if by_runs:
+        wanted.append(("order_id", "first"))
+    grouped = work.group_by(key, use_threads=False).aggregate([*wanted, ([], "count_all")])
+    n = grouped.num_rows
+
+    def column(name: str, how: str) -> pa.ChunkedArray | pa.Array:
+        # An aggregate of nothing but nulls is null (min_count 1).
+        return pa.nulls(n, work.schema.field(name).type) if name in empty else grouped.column(f"{name}_{how}")
+
+    return pa.table(
+        [grouped.column("order_id_first" if by_runs else "order_id")]
+        + [column(name, how) for name, how, *_ in aggregates]
+        + [grouped.column("count_all")],
+        names=ORDER_STAGE_COLUMNS,
+    )
 
 
 class _Whole:
