@@ -348,10 +348,13 @@ def _finish_load(
     applied = time.perf_counter()
     if counts.since is not None:
         from stores.rollups import rollups_refresh
+        from stores.rollups.refresh import PART_ORDERS
 
         # The loaders have set the lifetimes of the customers they touched.
         rollups_refresh(store=upload.store, since=None if spilled else counts.since, lifetimes=False,
-                        spilled=spilled, before_write=before_write)
+                        spilled=spilled, before_write=before_write,
+                        # A first import writes its customers meanwhile: smaller parts.
+                        part_orders=PART_ORDERS // 2 if spilled else PART_ORDERS)
     elif before_write is not None:
         before_write()
     refreshed = time.perf_counter()

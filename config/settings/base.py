@@ -151,7 +151,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # Ingestion: a file with a larger share of rejected rows is refused whole.
 INGEST_MAX_BAD_SHARE = env_float("INGEST_MAX_BAD_SHARE", 0.05)
 # Bytes of a file parsed, validated and copied at a time: memory follows it.
-INGEST_BLOCK_BYTES = env_int("INGEST_BLOCK_BYTES", 8 * 1024 * 1024)
+INGEST_BLOCK_BYTES = env_int("INGEST_BLOCK_BYTES", 4 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

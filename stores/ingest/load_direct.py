@@ -154,7 +154,7 @@ class _Lifetimes:
         """Room for new customers (the next positions) with these keys."""
         needed = self.count + len(ids)
         if needed > len(self.ids):
-            size = max(needed, 2 * len(self.ids), 1024)
+            size = max(needed, len(self.ids) + len(self.ids) // 4, 1024)  # a quarter more: memory
             for name, fill in (("ids", 0), ("first", _NO_TIME.max), ("last", _NO_TIME.min),
                                ("orders", 0), ("cents", 0), ("placed", 0)):
                 grown = np.full(size, fill, dtype=np.int64)
@@ -372,11 +372,14 @@ class DirectStager(PostgresStager):
         self.finish()
         self.wait()
         lifetimes = self._lifetimes
-        self.spilled.finish(lifetimes.ids[: lifetimes.count], lifetimes.placed[: lifetimes.count])
-        if lifetimes.count:
+        n = lifetimes.count
+        self.spilled.finish(lifetimes.ids[:n].copy(), lifetimes.placed[:n].copy())
+        self.counts.customers_created = self._customers.count
+        if n:
             customers = lifetimes.table(self.store.pk, self._customers.keys())
             self._copier.start([_copy_slices(Customer._meta.db_table, CUSTOMER_COLUMNS, customers, CUSTOMER_SLICE)])
-        self.counts.customers_created = self._customers.count
+        # Only the table being written is needed now: the rollups need the room.
+        self._customers, self._lifetimes = CustomerKeys(), _Lifetimes()
         if self._earliest_us != _NO_TIME.max:
             self.earliest = datetime.fromtimestamp(self._earliest_us / 1e6, tz=UTC)
         return self.counts
