@@ -10,7 +10,9 @@ orders or customers, and COPYs each chunk's orders and lines straight into
 is parsed, inside the load's one transaction: a refused file still leaves
 the database as it was. Keys are drawn from the tables' sequences in blocks;
 customers are numbered as they first appear (``CustomerKeys``), and written
-at the end with their lifetime columns, added up chunk by chunk.
+at the end with their lifetime columns, added up chunk by chunk. Each order's
+rollup columns go to a file on disk (``rollups.spill``) as it is written, so
+the refresh after the load reads them there while the customers are COPYed.
 
 What the staged path would do differently, it still does: a file that lists
 an order again in a later chunk (a generic CSV may scatter its lines) hits
@@ -39,9 +41,9 @@ from stores.ingest.stage_postgres import (
     STATUS_RANK,
     Job,
     PostgresStager,
-    _csv,
-    _order_partials,
-    _Whole,
+    WholeData,
+    csv_bytes,
+    order_partials,
 )
 from stores.models import PAID_STATUSES, Customer, Order, OrderLine, Store, Upload
 from stores.rollups.spill import SpilledOrders
@@ -207,7 +209,7 @@ def _copy_slices(table_name: str, columns: list[str], rows: pa.Table, size: int)
         for start in range(0, rows.num_rows, size):
             cursor.copy_expert(
                 f"COPY {table_name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
-                _Whole(_csv(rows.slice(start, size))),
+                WholeData(csv_bytes(rows.slice(start, size))),
             )
 
     return run
@@ -289,7 +291,7 @@ class DirectStager(PostgresStager):
     def _stage_orders(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
-        partials, lines = _order_partials(table)
+        partials, lines = order_partials(table)
         # Keys in the order the orders were placed: the indexes grow at their right edge.
         partials = partials.sort_by([("placed_at", "ascending"), ("order_id", "ascending")])
         n = partials.num_rows
@@ -355,8 +357,8 @@ class DirectStager(PostgresStager):
             }
         )
         jobs: list[Job] = [
-            (Order._meta.db_table, ORDER_COLUMNS, _csv(orders)),
-            (OrderLine._meta.db_table, LINE_COLUMNS, _csv(order_lines)),
+            (Order._meta.db_table, ORDER_COLUMNS, csv_bytes(orders)),
+            (OrderLine._meta.db_table, LINE_COLUMNS, csv_bytes(order_lines)),
         ]
         jobs += [job for job in (self._order_ids.refill(), self._customer_ids.refill()) if job]
         self.counts.rows_loaded += int(pc.sum(partials.column("rows")).as_py())

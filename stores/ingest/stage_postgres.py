@@ -107,7 +107,7 @@ def _line_numbers(order_ids: pa.ChunkedArray) -> np.ndarray:
     return numbers
 
 
-def _order_partials(table: pa.Table) -> tuple[pa.Table, pa.Table]:
+def order_partials(table: pa.Table) -> tuple[pa.Table, pa.Table]:
     """(one row of partial aggregates per order, the lines) of a chunk."""
     quantity = table.column("quantity")
     unit_price = _money(table.column("unit_price"))
@@ -196,7 +196,7 @@ def _aggregate_orders(work: pa.Table, aggregates: list[tuple]) -> pa.Table:
     )
 
 
-class _Whole:
+class WholeData:
     """COPY data for psycopg2's ``copy_expert``, handed to libpq all at once
     and without a copy. psycopg2 reads a file 8 KB at a time, taking the GIL
     back for each piece while the parser holds it: the server waited for
@@ -233,7 +233,7 @@ class _Copier:
                         table, columns, data = job
                         cursor.copy_expert(
                             f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
-                            _Whole(data),
+                            WholeData(data),
                         )
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 self._error = exc
@@ -267,7 +267,7 @@ def _shortest(table: pa.Table) -> pa.Table:
     return table
 
 
-def _csv(table: pa.Table) -> bytes:
+def csv_bytes(table: pa.Table) -> bytes:
     buffer = io.BytesIO()
     pacsv.write_csv(_utc_as_naive(_shortest(table)), buffer, _WRITE)
     return buffer.getvalue()
@@ -298,7 +298,7 @@ class PostgresStager:
         self.kinds.add(kind)
         if kind == "traffic":
             table = pa.Table.from_pandas(frame[list(STAGE_TRAFFIC_COLUMNS)], preserve_index=False)
-            data = _csv(table)
+            data = csv_bytes(table)
             self.wait()
             self._ensure(["traffic"])
             self._copier.start([(_TABLES["traffic"][0], list(STAGE_TRAFFIC_COLUMNS), data)])
@@ -334,12 +334,12 @@ class PostgresStager:
     def _stage_orders(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
-        partials, lines = _order_partials(table)
+        partials, lines = order_partials(table)
         ids = partials.column("order_id").to_numpy(zero_copy_only=False)
         self._order_hashes.append(pd.util.hash_array(ids.astype(object), categorize=False))
         jobs = [
-            (_TABLES["orders"][0], ORDER_STAGE_COLUMNS, _csv(partials)),
-            (_TABLES["lines"][0], list(lines.schema.names), _csv(lines)),
+            (_TABLES["orders"][0], ORDER_STAGE_COLUMNS, csv_bytes(partials)),
+            (_TABLES["lines"][0], list(lines.schema.names), csv_bytes(lines)),
         ]
         self.wait()
         self._ensure(["orders", "lines"])

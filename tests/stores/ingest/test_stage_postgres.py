@@ -155,14 +155,14 @@ def test_staged_text_is_shortened_only_where_nothing_is_lost():
 
     import pyarrow as pa
 
-    from stores.ingest.stage_postgres import MONEY, _csv
+    from stores.ingest.stage_postgres import MONEY, csv_bytes
 
     def written(money: str, moment: datetime) -> str:
         table = pa.table({
             "m": pa.array([Decimal(money)], type=MONEY),
             "t": pa.array([moment], type=pa.timestamp("us", tz="UTC")),
         })
-        return _csv(table).decode().strip()
+        return csv_bytes(table).decode().strip()
 
     assert written("49.45", datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)) == "49.45,2025-01-02 03:04:05"
     assert written("49.455", datetime(2025, 1, 2, 3, 4, 5, 250000, tzinfo=UTC)) == (
