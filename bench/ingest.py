@@ -4,10 +4,11 @@ Generates a realistic orders file of N order lines (default 1,000,000) in our
 generic CSV, then in the same run times
   (a) ``psql \\copy`` of the file into a bare, unindexed, typed table: the
       physical reference; and
-  (b) our whole pipeline, ``manage.py ingest`` in a fresh process (checksum,
-      detection, chunked read, validation, COPY into staging, upserts of
-      customers, orders and lines, rollup refresh) up to the upload being
-      LOADED. The command then runs the page-warming task inline (eager
+  (b) our whole pipeline, ``manage.py ingest`` in a fresh process, into a
+      new store (checksum, detection, chunked read, validation, COPY of the
+      orders and lines straight into their tables as a first import does,
+      the customers, the rollup refresh) up to the upload being LOADED.
+      The command then runs the page-warming task inline (eager
       Celery; in production another worker runs it): its time is printed
       apart and not counted in (b).
 and prints rows/s for each, the ratio b/a and the peak RSS of (b) (read as the
@@ -15,8 +16,9 @@ warming task starts; the command's own peak is printed too). The last
 line is one JSON object: rows, copy_s, pipeline_s, ratio, peak_rss_mb.
 Before it, (c): the next morning's export (the last two days again, some
 unpaid orders now paid, and a new day) loaded into the store (b) filled, the
-load users run every day, after a VACUUM ANALYZE (autovacuum's work by then);
-its time is printed, not part of the JSON.
+load users run every day (through staging and the set-based merge), after a
+VACUUM ANALYZE (autovacuum's work by then); its time is printed, not part of
+the JSON.
 
 The file lists orders in the order they were placed, numbered as they came
 in, one to four lines each, as platform exports do.
