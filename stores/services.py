@@ -274,6 +274,16 @@ def _read_into(upload: Upload, *, report: ReportWriter, progress: _Progress, sta
     )
 
 
+def _lock_and_find_twin(loader: Any, upload: Upload) -> bool:
+    """Take the store's lock for the transaction; True (and the upload marked
+    a duplicate) when the same file was loaded meanwhile."""
+    loader.lock_store(upload.store)
+    twin = _loaded_twin(upload)
+    if twin is not None:
+        _mark_duplicate(upload, twin)
+    return twin is not None
+
+
 def _load_first_import(
     upload: Upload, read_into: Callable[..., ReadResult], report: ReportWriter, report_name: str
 ) -> bool:
@@ -282,10 +292,7 @@ def _load_first_import(
     store = upload.store
     started = time.perf_counter()
     with transaction.atomic():
-        load_postgres.lock_store(store)
-        twin = _loaded_twin(upload)
-        if twin is not None:
-            _mark_duplicate(upload, twin)
+        if _lock_and_find_twin(load_postgres, upload):
             return True
         if not load_direct.store_is_new(store):
             return False
@@ -326,10 +333,7 @@ def _load_staged(
             stager.wait()
         staged = time.perf_counter()
         with transaction.atomic():
-            loader.lock_store(store)
-            twin = _loaded_twin(upload)
-            if twin is not None:
-                _mark_duplicate(upload, twin)
+            if _lock_and_find_twin(loader, upload):
                 return
             counts: LoadCounts = loader.apply(stager=stager, store=store, upload=upload)
             times = _finish_load(upload, read, counts, report_name if report.lines else "")
