@@ -763,14 +763,29 @@ def _runs_over_records(text: str | None, delimiter: str, columns: int) -> bool:
     return any(line.count(delimiter) >= enough for line in text.splitlines()[1:])
 
 
+def _has_newline(column: pa.ChunkedArray) -> bool:
+    """Whether any cell holds a line break: one scan of the cells' bytes
+    (matching cell by cell cost a million-line load 0.2 s)."""
+    for chunk in column.chunks:
+        offsets_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        buffers = chunk.buffers()
+        if buffers[2] is None or len(chunk) == 0:
+            continue
+        offsets = np.frombuffer(buffers[1], dtype=offsets_type)
+        first, last = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
+        if (np.frombuffer(buffers[2], dtype=np.uint8)[first:last] == 10).any():
+            return True
+    return False
+
+
 def _swallowing_row(table: pa.Table, delimiter: str) -> int | None:
     """The first row with a cell that ran over other rows (see above)."""
     for column in table.columns:
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             continue
-        multiline = pc.fill_null(pc.match_substring(column, "\n"), False)
-        if not pc.any(multiline).as_py():
+        if not _has_newline(column):
             continue
+        multiline = pc.fill_null(pc.match_substring(column, "\n"), False)
         for index in np.flatnonzero(multiline.to_numpy(zero_copy_only=False)):
             if _runs_over_records(column[int(index)].as_py(), delimiter, table.num_columns):
                 return int(index)
