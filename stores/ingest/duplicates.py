@@ -133,6 +133,8 @@ class SortedRuns:
 
     def add(self, hashes: np.ndarray, values: np.ndarray) -> None:
         """Add hashes that are not in the set yet, and not repeated."""
+        if len(hashes) == 0:
+            return
         order = np.argsort(hashes, kind="stable")
         self.runs.append((hashes[order], values[order]))
         while len(self.runs) > 1:
