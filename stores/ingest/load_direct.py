@@ -252,7 +252,7 @@ class DirectStager(PostgresStager):
         self._customers = CustomerKeys()
         self._lifetimes = _Lifetimes()
         # The rollups' columns of every order, for the refresh after the load.
-        self.spilled = SpilledOrders()
+        self.spilled = SpilledOrders(owner=f"upload{self.upload.pk}")
 
     def reset(self) -> None:
         """Undo what was written: the file is read again from the top."""

@@ -43,8 +43,16 @@ SCHEMA = pa.schema(
 
 
 class SpilledOrders:
-    def __init__(self, directory: Path | None = None) -> None:
-        handle, name = tempfile.mkstemp(prefix="rollup-orders-", suffix=".arrow", dir=directory)
+    def __init__(self, owner: str = "", directory: Path | None = None) -> None:
+        """``owner``: who writes it (an upload), named in the file's name. A
+        worker killed mid-load leaves its file behind: the next spill of the
+        same owner (the retry) deletes it."""
+        prefix = f"rollup-orders-{owner}-" if owner else "rollup-orders-"
+        folder = Path(directory or tempfile.gettempdir())
+        if owner:
+            for stale in folder.glob(f"{prefix}*.arrow"):
+                stale.unlink(missing_ok=True)
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=".arrow", dir=folder)
         os.close(handle)
         self.path: Path | None = Path(name)
         self._sink = pa.OSFile(name, "wb")

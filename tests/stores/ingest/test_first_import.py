@@ -25,6 +25,7 @@ from stores.models import (
     UploadStatus,
 )
 from stores.rollups import rollups_refresh
+from stores.rollups.spill import SpilledOrders
 from stores.services import _Progress
 from tests.factories import StoreFactory
 from tests.stores.ingest.helpers import load, table_fingerprint, upload_bytes, upload_file
@@ -227,3 +228,16 @@ def test_rollups_from_the_orders_a_first_import_kept_are_those_read_back(tmp_pat
     assert all(from_spill)
     rollups_refresh(store=store, part_orders=part_orders)
     assert rollups(store) == from_spill
+
+
+def test_a_spill_left_by_a_killed_worker_is_deleted_by_the_retry(tmp_path):
+    left = SpilledOrders(owner="upload7", directory=tmp_path)  # the killed attempt's, never closed
+    other = SpilledOrders(owner="upload8", directory=tmp_path)
+    assert left.path is not None and left.path.exists()
+    retry = SpilledOrders(owner="upload7", directory=tmp_path)
+    assert not left.path.exists()
+    assert other.path is not None and other.path.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([other.path.name, retry.path.name])
+    for spill in (other, retry):
+        spill.close()
+    assert list(tmp_path.iterdir()) == []
