@@ -3,7 +3,9 @@
 ``upload_create`` saves the file and enqueues processing once the
 transaction commits; ``upload_process`` (the Celery task's body) claims the
 upload, reads and validates the file into staging, then upserts everything,
-refreshes the rollups and marks the upload loaded in one transaction.
+refreshes the rollups and marks the upload loaded in one transaction. A
+store's first import is read straight into the real tables inside that
+transaction instead (``load_direct``).
 """
 
 from __future__ import annotations
@@ -253,25 +255,29 @@ def _process(upload: Upload, *, pg: bool) -> None:
 
 
 def _read_into(upload: Upload, *, report: ReportWriter, progress: _Progress, stager: Any) -> ReadResult:
-    """Read, validate and stage the upload's file into ``stager``."""
+    """Read, validate and stage the upload's file into ``stager``; the
+    rejected rows are on disk before the upload's status says so."""
     store = upload.store
-    return read_and_stage(
-        path=Path(upload.file.path),
-        tz=store.timezone,
-        kind=upload.kind or None,
-        format_key=upload.format or "auto",
-        mapping=upload.column_mapping or None,
-        saved_mapping=partial(_saved_mapping, store, upload.kind),
-        channel_table=channel_table(store=store),
-        traffic_date=upload.traffic_date,
-        currency=store.currency,
-        file_name=upload.original_name,
-        stager=stager,
-        report=report,
-        progress=progress,
-        max_bad_share=getattr(settings, "INGEST_MAX_BAD_SHARE", DEFAULT_MAX_BAD_SHARE),
-        block_bytes=getattr(settings, "INGEST_BLOCK_BYTES", DEFAULT_BLOCK_BYTES),
-    )
+    try:
+        return read_and_stage(
+            path=Path(upload.file.path),
+            tz=store.timezone,
+            kind=upload.kind or None,
+            format_key=upload.format or "auto",
+            mapping=upload.column_mapping or None,
+            saved_mapping=partial(_saved_mapping, store, upload.kind),
+            channel_table=channel_table(store=store),
+            traffic_date=upload.traffic_date,
+            currency=store.currency,
+            file_name=upload.original_name,
+            stager=stager,
+            report=report,
+            progress=progress,
+            max_bad_share=getattr(settings, "INGEST_MAX_BAD_SHARE", DEFAULT_MAX_BAD_SHARE),
+            block_bytes=getattr(settings, "INGEST_BLOCK_BYTES", DEFAULT_BLOCK_BYTES),
+        )
+    finally:
+        report.flush()
 
 
 def _lock_and_find_twin(loader: Any, upload: Upload) -> bool:

@@ -80,6 +80,10 @@ class ReportWriter:
             self._writer.writerows(report[REPORT_COLUMNS].itertuples(index=False, name=None))
             self.lines += len(report)
 
+    def flush(self) -> None:
+        """Everything found so far on disk, for the page that serves the report."""
+        self._fh.flush()
+
     def close(self) -> None:
         self._fh.close()
 
