@@ -241,3 +241,14 @@ def test_a_spill_left_by_a_killed_worker_is_deleted_by_the_retry(tmp_path):
     for spill in (other, retry):
         spill.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_keys_drawn_in_several_runs_are_each_one_the_sequence_gave():
+    """Another load drawing from the same sequence meanwhile splits a block
+    into runs; a sequence stepping by 3 makes every key a run of its own."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY SEQUENCE test_keys INCREMENT BY 3")
+    keys = load_direct._Ids(Order._meta.db_table)
+    keys._sequence = "test_keys"
+    assert keys.take(5).tolist() == [1, 4, 7, 10, 13]
+    assert keys.take(2).tolist() == [16, 19]  # from the block drawn for the first five
