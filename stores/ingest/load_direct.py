@@ -379,6 +379,10 @@ class DirectStager(PostgresStager):
         self.counts.customers_created = self._customers.count
         if n:
             customers = lifetimes.table(self.store.pk, self._customers.keys())
+            # In key order the unique (store, external id) index grows at its right
+            # edge (the ids are in first-seen order either way): 1.2 s instead of
+            # 1.4-1.6 for 210k customers.
+            customers = customers.take(pc.sort_indices(customers, [("external_id", "ascending")]))
             self._copier.start([_copy_slices(Customer._meta.db_table, CUSTOMER_COLUMNS, customers, CUSTOMER_SLICE)])
         # Only the table being written is needed now: the rollups need the room.
         self._customers, self._lifetimes = CustomerKeys(), _Lifetimes()
