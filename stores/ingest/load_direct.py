@@ -248,7 +248,6 @@ class DirectStager(PostgresStager):
         self._savepoint = transaction.savepoint()
         self.counts = LoadCounts()
         self.earliest: datetime | None = None
-        self._earliest_us = _NO_TIME.max
         self._customers = CustomerKeys()
         self._lifetimes = _Lifetimes()
         # The rollups' columns of every order, for the refresh after the load.
@@ -318,7 +317,6 @@ class DirectStager(PostgresStager):
         self._lifetimes.add_placed(order_position[~guest])
         paid = is_paid & ~guest
         self._lifetimes.add(order_position[paid], placed_us[paid], (amount_cents - refund_cents)[paid])
-        self._earliest_us = min(self._earliest_us, int(placed_us.min()))
         items = pc.coalesce(partials.column("items"), partials.column("quantity"), pa.scalar(0, pa.int64()))
         channel = pc.coalesce(partials.column("channel"), pa.scalar("other"))
         self.spilled.add(pa.table({
@@ -371,8 +369,7 @@ class DirectStager(PostgresStager):
         """Start writing the customers; what the load did. Call once the file
         is read, and ``wait()`` before using the connection again: the
         rollups are computed from ``spilled`` meanwhile."""
-        self.finish()
-        self.wait()
+        self.finish()  # the last COPY has ended
         lifetimes = self._lifetimes
         n = lifetimes.count
         self.spilled.finish(lifetimes.ids[:n].copy(), lifetimes.placed[:n].copy())
@@ -386,8 +383,8 @@ class DirectStager(PostgresStager):
             self._copier.start([_copy_slices(Customer._meta.db_table, CUSTOMER_COLUMNS, customers, CUSTOMER_SLICE)])
         # Only the table being written is needed now: the rollups need the room.
         self._customers, self._lifetimes = CustomerKeys(), _Lifetimes()
-        if self._earliest_us != _NO_TIME.max:
-            self.earliest = datetime.fromtimestamp(self._earliest_us / 1e6, tz=UTC)
+        if self.spilled.low_epoch is not None:
+            self.earliest = datetime.fromtimestamp(self.spilled.low_epoch, tz=UTC)
         return self.counts
 
 

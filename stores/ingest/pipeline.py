@@ -38,9 +38,6 @@ logger = logging.getLogger(__name__)
 class Stager(Protocol):
     def stage(self, kind: str, frame: pd.DataFrame) -> None: ...
 
-    def wait(self) -> None:
-        """Return once the database connection is free for other queries."""
-
     def reset(self) -> None:
         """Forget what was staged: the file is read again from the top."""
 

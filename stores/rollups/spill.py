@@ -109,21 +109,19 @@ class SpilledOrders:
         assert self.path is not None and self._writer is None, "parts() after finish(), before close()"
         reader = ipc.open_file(str(self.path))
         for index in range(count):
+            if count == 1:
+                yield self._frame(store, reader.read_all())
+                return
             pieces = []
             for i in range(reader.num_record_batches):
                 batch = reader.get_batch(i)
                 customer = batch.column("customer").to_numpy()
-                if count == 1:
-                    keep = np.ones(len(customer), dtype=bool)
-                else:
-                    guest = customer < 0
-                    mine = np.zeros(len(customer), dtype=bool)
-                    mine[~guest] = part_of[customer[~guest]] == index
-                    mine[guest] = batch.column("order_id").to_numpy()[guest] % count == index
-                    keep = mine
-                pieces.append(batch.filter(pa.array(keep)))
-            table = pa.Table.from_batches(pieces, schema=SCHEMA)
-            yield self._frame(store, table)
+                guest = customer < 0
+                mine = np.zeros(len(customer), dtype=bool)
+                mine[~guest] = part_of[customer[~guest]] == index
+                mine[guest] = batch.column("order_id").to_numpy()[guest] % count == index
+                pieces.append(batch.filter(pa.array(mine)))
+            yield self._frame(store, pa.Table.from_batches(pieces, schema=SCHEMA))
 
     def _frame(self, store: Store, table: pa.Table) -> pd.DataFrame:
         customer = table.column("customer").to_numpy()
