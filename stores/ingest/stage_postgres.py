@@ -92,9 +92,36 @@ def _money(column: pa.ChunkedArray) -> pa.ChunkedArray:
         return pc.cast(pc.cast(column, pa.float64()), MONEY, safe=False)
 
 
-def _line_numbers(order_ids: pa.ChunkedArray) -> np.ndarray:
-    """1, 2, ... for the lines of each order, in file order."""
-    codes = pc.dictionary_encode(order_ids).combine_chunks().indices.to_numpy(zero_copy_only=False)
+def _run_starts(ids: pa.Array) -> np.ndarray:
+    """Where each run of equal ids starts."""
+    change = np.ones(len(ids), dtype=bool)
+    if len(ids) > 1:
+        change[1:] = pc.fill_null(pc.not_equal(ids[1:], ids[:-1]), True).to_numpy(zero_copy_only=False)
+    return np.flatnonzero(change)
+
+
+def _order_runs(ids: pa.Array) -> np.ndarray | None:
+    """Where each order's rows start, when each order's rows come together
+    (as exports list them); None when an id comes back after another.
+
+    Exports number their orders as they come in, so the runs' ids usually
+    rise: then they are distinct without hashing them."""
+    starts = _run_starts(ids)
+    firsts = ids.take(starts)
+    if firsts.null_count == 0 and (len(starts) < 2 or pc.all(pc.less(firsts[:-1], firsts[1:])).as_py()):
+        return starts
+    return starts if pc.count_distinct(firsts, mode="all").as_py() == len(starts) else None
+
+
+def _line_numbers(order_ids: pa.Array, *, together: bool) -> np.ndarray:
+    """1, 2, ... for the lines of each order, in file order; ``together``:
+    each order's lines come in one run."""
+    if together:
+        starts = _run_starts(order_ids)
+        first = np.zeros(len(order_ids), dtype=np.int64)
+        first[starts] = starts - np.concatenate([[0], starts[:-1]])
+        return (np.arange(len(order_ids)) - np.cumsum(first) + 1).astype(np.int32)
+    codes = pc.dictionary_encode(order_ids).indices.to_numpy(zero_copy_only=False)
     if len(codes) == 0:
         return np.zeros(0, dtype=np.int32)
     order = np.argsort(codes, kind="stable")
@@ -109,12 +136,14 @@ def _line_numbers(order_ids: pa.ChunkedArray) -> np.ndarray:
 
 def order_partials(table: pa.Table) -> tuple[pa.Table, pa.Table]:
     """(one row of partial aggregates per order, the lines) of a chunk."""
+    order_ids = table.column("order_id").combine_chunks()
+    starts = _order_runs(order_ids)
     quantity = table.column("quantity")
     unit_price = _money(table.column("unit_price"))
     rank = pc.add(pc.index_in(table.column("status"), value_set=pa.array(STATUS_RANK)), 1)
     work = pa.table(
         {
-            "order_id": table.column("order_id"),
+            "order_id": order_ids,
             "customer_id": table.column("customer_id").cast(pa.string()),
             "placed_at": table.column("placed_at"),
             "paid_at": table.column("paid_at"),
@@ -139,7 +168,7 @@ def order_partials(table: pa.Table) -> tuple[pa.Table, pa.Table]:
         ("line_refund", "sum", _ANY), ("items", "max"), ("quantity", "sum", _ANY),
         ("channel", "max"), ("inquired", "any", _ANY), ("is_line", "sum"),
     ]
-    partials = _aggregate_orders(work, aggregates)
+    partials = _aggregate_orders(work, aggregates, starts)
     is_line = work.column("is_line")
     lines = table.select(["order_id", "row_no", "sku", "title"]).filter(is_line)
     money = work.select(["quantity", "unit_price", "line_amount", "line_value"]).filter(is_line)
@@ -147,12 +176,12 @@ def order_partials(table: pa.Table) -> tuple[pa.Table, pa.Table]:
         {
             "order_id": lines.column("order_id"),
             "row_no": lines.column("row_no"),
-            "line_no": pa.array(_line_numbers(lines.column("order_id"))),
+            "line_no": pa.array(_line_numbers(lines.column("order_id").combine_chunks(), together=starts is not None)),
             "sku": lines.column("sku").cast(pa.string()),
             "title": lines.column("title").cast(pa.string()),
             "quantity": money.column("quantity").cast(pa.int32()),
             "unit_price": money.column("unit_price"),
-            "amount": pc.coalesce(money.column("line_amount"), money.column("line_value")),
+            "amount": _first_present(money.column("line_amount"), money.column("line_value")),
         }
     )
     return partials, lines
@@ -161,27 +190,36 @@ def order_partials(table: pa.Table) -> tuple[pa.Table, pa.Table]:
 Job = tuple[str, list[str], bytes] | Callable[[Any], None]
 
 
-def _aggregate_orders(work: pa.Table, aggregates: list[tuple]) -> pa.Table:
+def _first_present(values: pa.ChunkedArray, fallback: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``coalesce``, without its pass when ``values`` are all there or all missing."""
+    if values.null_count == len(values):
+        return fallback
+    if values.null_count == 0:
+        return values
+    return pc.coalesce(values, fallback)
+
+
+def _aggregate_orders(work: pa.Table, aggregates: list[tuple], starts: np.ndarray | None) -> pa.Table:
     """One row per order of ``work``, in ORDER_STAGE_COLUMNS.
 
-    Exports list an order's rows together: grouped by the runs of equal ids
-    (an integer key hashes faster than the text), unless an id recurs after
-    another. A column empty in the whole chunk (most exports leave refunds
-    or line totals out) is not aggregated: its partials are empty too."""
-    ids = work.column("order_id").combine_chunks()
-    runs = np.ones(len(ids), dtype=bool)
-    if len(ids) > 1:
-        runs[1:] = pc.fill_null(pc.not_equal(ids[1:], ids[:-1]), True).to_numpy(zero_copy_only=False)
-    run_no = np.cumsum(runs)
-    by_runs = int(run_no[-1]) == pc.count_distinct(ids).as_py() if len(ids) else True
+    Exports list an order's rows together (``starts``, from ``_order_runs``):
+    grouped by their runs (an integer key hashes faster than the text), else
+    by id. A column empty in the whole chunk (most exports leave refunds or
+    line totals out) is not aggregated: its partials are empty too."""
+    by_runs = starts is not None
     key = "order_no" if by_runs else "order_id"
-    if by_runs:
-        work = work.append_column(key, pa.array(run_no))
+    if starts is not None:
+        run_start = np.zeros(work.num_rows, dtype=np.int64)
+        run_start[starts] = 1
+        work = work.append_column(key, pa.array(np.cumsum(run_start)))
     empty = {name for name in work.column_names if work.column(name).null_count == work.num_rows}
     wanted = [a for a in aggregates if a[0] not in empty]
-    if by_runs:
-        wanted.append(("order_id", "first"))
     grouped = work.group_by(key, use_threads=False).aggregate([*wanted, ([], "count_all")])
+    if starts is not None:
+        # The groups in the runs' order, as the order ids taken below.
+        runs = grouped.column(key).to_numpy()
+        if len(runs) > 1 and not (runs[1:] > runs[:-1]).all():
+            grouped = grouped.take(np.argsort(runs))
     n = grouped.num_rows
 
     def column(name: str, how: str) -> pa.ChunkedArray | pa.Array:
@@ -189,7 +227,7 @@ def _aggregate_orders(work: pa.Table, aggregates: list[tuple]) -> pa.Table:
         return pa.nulls(n, work.schema.field(name).type) if name in empty else grouped.column(f"{name}_{how}")
 
     return pa.table(
-        [grouped.column("order_id_first" if by_runs else "order_id")]
+        [work.column("order_id").take(starts) if starts is not None else grouped.column("order_id")]
         + [column(name, how) for name, how, *_ in aggregates]
         + [grouped.column("count_all")],
         names=ORDER_STAGE_COLUMNS,
