@@ -125,9 +125,19 @@ class _Ids:
         if self._sequence is None:
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [self._table])
             (self._sequence,) = cursor.fetchone()
-        # One session's nextval calls rise with generate_series: the keys
-        # come back as runs (first, last, how many), contiguous unless another
-        # load drew keys meanwhile, not as one row per key.
+        # The keys come back as their bounds, not one row per key: one run
+        # unless another session drew keys meanwhile. Then that block is left
+        # as a gap (a sequence's keys need not be contiguous) and drawn again,
+        # at last as runs (first, last, how many): one session's nextval calls
+        # rise with generate_series.
+        for _attempt in range(3):
+            cursor.execute(
+                "SELECT min(v), max(v), count(*) FROM (SELECT nextval(%s) AS v FROM generate_series(1, %s)) drawn",
+                [self._sequence, n],
+            )
+            low, high, count = cursor.fetchone()
+            if high - low + 1 == count:
+                return np.arange(low, high + 1, dtype=np.int64)
         cursor.execute(
             "SELECT min(v), max(v), count(*) FROM ("
             " SELECT g, nextval(%s) AS v FROM generate_series(1, %s) g) drawn "

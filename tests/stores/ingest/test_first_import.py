@@ -245,10 +245,31 @@ def test_a_spill_left_by_a_killed_worker_is_deleted_by_the_retry(tmp_path):
 
 def test_keys_drawn_in_several_runs_are_each_one_the_sequence_gave():
     """Another load drawing from the same sequence meanwhile splits a block
-    into runs; a sequence stepping by 3 makes every key a run of its own."""
+    into runs; a sequence stepping by 3 makes every key a run of its own.
+    Such blocks are left as gaps and drawn again, then taken as runs."""
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY SEQUENCE test_keys INCREMENT BY 3")
     keys = load_direct._Ids(Order._meta.db_table)
     keys._sequence = "test_keys"
-    assert keys.take(5).tolist() == [1, 4, 7, 10, 13]
-    assert keys.take(2).tolist() == [16, 19]  # from the block drawn for the first five
+    first = keys.take(5).tolist()
+    then = keys.take(2).tolist()  # from the block drawn for the first five
+    drawn = first + then
+    assert all(key % 3 == 1 for key in drawn)  # each one a value the sequence gave
+    assert drawn == list(range(drawn[0], drawn[0] + 3 * 7, 3))  # one block, in order
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT last_value FROM test_keys")
+        (last,) = cursor.fetchone()
+    assert last > drawn[-1]  # the rest of the block stays in the pool
+
+
+def test_keys_drawn_alone_are_one_contiguous_block():
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY SEQUENCE test_block")
+    keys = load_direct._Ids(Order._meta.db_table)
+    keys._sequence = "test_block"
+    assert keys.take(3).tolist() == [1, 2, 3]
+    assert keys.take(4).tolist() == [4, 5, 6, 7]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT last_value FROM test_block")
+        (last,) = cursor.fetchone()
+    assert last == 12  # one block of four times the first take, no key lost
