@@ -11,9 +11,13 @@ generic CSV, then in the same run times
       The command then runs the page-warming task inline (eager
       Celery; in production another worker runs it): its time is printed
       apart and not counted in (b).
-and prints rows/s for each, the ratio b/a and the peak RSS of (b) (read as the
-warming task starts; the command's own peak is printed too). The last
-line is one JSON object: rows, copy_s, pipeline_s, ratio, peak_rss_mb.
+(a) and (b) are measured in turn ``--repeat`` times (3 by default): a shared
+machine's speed drifts by a fifth from one minute to the next, so one pair
+of runs can land anywhere. Each run is printed; then rows/s for each, the
+ratio b/a of their medians, and the highest peak RSS of (b) (read as the
+warming task starts; the command's own peak is printed too). The last line
+is one JSON object: rows, copy_s, pipeline_s (the medians), ratio,
+peak_rss_mb.
 Before it, (c): the next morning's export (the last two days again, some
 unpaid orders now paid, and a new day) loaded into the store (b) filled, the
 load users run every day (through staging and the set-based merge), after a
@@ -23,7 +27,7 @@ the JSON.
 The file lists orders in the order they were placed, numbered as they came
 in, one to four lines each, as platform exports do.
 
-    .venv/bin/python bench/ingest.py [--rows 1000000] [--database-url URL]
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--repeat 3] [--database-url URL]
 
 Data goes to var/bench (gitignored); the database is kpi_bench by default.
 """
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -264,6 +269,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kpi_bench"))
     parser.add_argument("--keep", action="store_true", help="keep the generated file")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="times (a) and (b) are measured, in turn; the figures are their medians")
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -274,25 +281,41 @@ def main() -> None:
         print(f"generated {args.rows:,} lines ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f}s")
     ensure_database(args.database_url)
 
-    copy_s = time_copy(args.database_url, path)
-    print(f"(a) psql \\copy, bare table:   {copy_s:7.2f} s  {args.rows / copy_s:>10,.0f} rows/s")
-    command_s, peak_mb, result = time_pipeline(args.database_url, path)
-    stages = result.pop("stages")
-    command_peak_mb = result.pop("command_peak_mb")
-    # The load ends with the upload LOADED; warming the store's pages is the
-    # next task (another worker's, in production; inline here, eager Celery).
-    warm_s = stages.pop("pages warmed", 0.0)
-    pipeline_s = command_s - warm_s
-    print(f"(b) our pipeline (ingest):    {pipeline_s:7.2f} s  {args.rows / pipeline_s:>10,.0f} rows/s"
-          f"   (the command took {command_s:.2f} s with {warm_s:.2f} s of page warming after the load)")
-    print(f"    result: {json.dumps(result)}")
-    other = pipeline_s - sum(stages.values())
-    print("    stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()) + f", other {other:.2f}")
-    if result["status"] != "loaded" or result["rows_loaded"] != args.rows:
-        raise SystemExit("the pipeline did not load every row")
+    # (a) and (b) in turn, a few times: a shared machine's speed drifts by a
+    # fifth from minute to minute, and one pair of runs can land on either side.
+    copies: list[float] = []
+    pipelines: list[float] = []
+    peaks: list[float] = []
+    for run in range(1, max(args.repeat, 1) + 1):
+        copy_s = time_copy(args.database_url, path)
+        copies.append(copy_s)
+        print(f"run {run}: (a) psql \\copy, bare table:   {copy_s:7.2f} s  {args.rows / copy_s:>10,.0f} rows/s")
+        command_s, peak_mb, result = time_pipeline(args.database_url, path)
+        stages = result.pop("stages")
+        command_peak_mb = result.pop("command_peak_mb")
+        # The load ends with the upload LOADED; warming the store's pages is the
+        # next task (another worker's, in production; inline here, eager Celery).
+        warm_s = stages.pop("pages warmed", 0.0)
+        pipeline_s = command_s - warm_s
+        pipelines.append(pipeline_s)
+        peaks.append(peak_mb)
+        print(f"run {run}: (b) our pipeline (ingest):    {pipeline_s:7.2f} s  {args.rows / pipeline_s:>10,.0f} rows/s"
+              f"   (the command took {command_s:.2f} s with {warm_s:.2f} s of page warming after the load)")
+        print(f"    result: {json.dumps(result)}")
+        other = pipeline_s - sum(stages.values())
+        print("    stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()) + f", other {other:.2f}")
+        if result["status"] != "loaded" or result["rows_loaded"] != args.rows:
+            raise SystemExit("the pipeline did not load every row")
+        print(f"    ratio b/a of this run: {pipeline_s / copy_s:.2f}   peak RSS of (b): {peak_mb:.0f} MB"
+              f"   (with the page warming: {command_peak_mb:.0f} MB)")
+    copy_s, pipeline_s, peak_mb = statistics.median(copies), statistics.median(pipelines), max(peaks)
     ratio = pipeline_s / copy_s
-    print(f"ratio b/a: {ratio:.2f}   peak RSS of (b): {peak_mb:.0f} MB"
-          f"   (with the page warming: {command_peak_mb:.0f} MB)")
+    print(f"(a) psql \\copy, bare table:   {copy_s:7.2f} s  {args.rows / copy_s:>10,.0f} rows/s"
+          f"   (median of {len(copies)}: {', '.join(f'{c:.2f}' for c in copies)})")
+    print(f"(b) our pipeline (ingest):    {pipeline_s:7.2f} s  {args.rows / pipeline_s:>10,.0f} rows/s"
+          f"   (median of {len(pipelines)}: {', '.join(f'{p:.2f}' for p in pipelines)})")
+    print(f"ratio b/a: {ratio:.2f} (medians; each run's: {', '.join(f'{p / c:.2f}' for c, p in zip(copies, pipelines, strict=True))})"
+          f"   peak RSS of (b): {peak_mb:.0f} MB (the highest)")
     # What users run every day: the next morning's export into the store just
     # loaded (two days again, some statuses changed, and a new day).
     daily_path = OUT / f"orders-{args.rows}-daily.csv"
