@@ -26,8 +26,8 @@ class DepartmentInline(admin.TabularInline):
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "platform", "category", "currency", "timezone"]
-    list_filter = ["platform", "category"]
+    list_display = ["name", "slug", "platform", "category", "currency", "timezone", "date_order"]
+    list_filter = ["platform", "category", "date_order"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline, DepartmentInline]

@@ -38,7 +38,7 @@ class UploadSerializer(serializers.ModelSerializer):
             "rows_read", "rows_loaded", "rows_rejected", "orders_created", "orders_updated",
             "orders_unchanged", "customers_created", "duplicate_file", "duplicate_of", "error",
             "error_code", "columns", "attempts", "created_at", "started_at", "finished_at",
-            "rejected_rows_url", "url",
+            "rejected_rows_url", "url", "date_order_assumed", "date_order_source",
         ]
 
     def get_duplicate_file(self, obj: Upload) -> bool:

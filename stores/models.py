@@ -67,6 +67,21 @@ class DepartmentKind(models.TextChoices):
     CRM = "crm", _("Database marketing (CRM)")
 
 
+class DateOrder(models.TextChoices):
+    """How a store's files write dates such as 05/03/2025."""
+
+    UNKNOWN = "", _("not known yet")
+    DMY = "dmy", _("day first: 5 March")
+    MDY = "mdy", _("month first: May 3")
+
+
+class DateOrderSource(models.TextChoices):
+    """Why an upload's ambiguous dates were read the way they were."""
+
+    STORE = "store", _("the store's date order")
+    RULE = "rule", _("the default rule")
+
+
 class Store(models.Model):
     slug = models.SlugField(_("slug"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -83,6 +98,15 @@ class Store(models.Model):
     )
     churn_window_days = models.PositiveIntegerField(
         _("churn window (days)"), default=180, validators=[MinValueValidator(1)]
+    )
+    # Learnt from the files that show it (a 13/03/2025), and used for those
+    # that do not: a store's small daily export often has only days 1-12.
+    date_order = models.CharField(
+        _("dates like 05/03/2025"), max_length=3, blank=True, choices=DateOrder.choices,
+        help_text=_(
+            "How this store's files write dates whose day and month are both 12 or less. "
+            "Set from the first file that shows it; a file that shows the other order changes it."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -359,6 +383,10 @@ class Upload(models.Model):
     # The language the uploader's pages were in: the worker writes the error
     # and the rejected rows' reasons in it (they are stored as text).
     language = models.CharField(max_length=16, blank=True)
+    # The order dates such as 05/03/2025 were read by when the file did not
+    # show it ("" when it did, or had none), and where that order came from.
+    date_order_assumed = models.CharField(max_length=3, blank=True, choices=DateOrder.choices)
+    date_order_source = models.CharField(max_length=8, blank=True, choices=DateOrderSource.choices)
 
     class Meta:
         ordering = ["-created_at"]

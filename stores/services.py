@@ -25,7 +25,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -37,6 +37,7 @@ from stores.ingest.results import LoadCounts
 from stores.models import (
     ChannelMapping,
     ColumnMapping,
+    DateOrderSource,
     Store,
     Upload,
     UploadKind,
@@ -60,6 +61,8 @@ class UploadResult:
     orders_updated: int
     duplicate_file: bool
     error: str
+    # The order dates such as 05/03/2025 were read by when the file did not say.
+    date_order_assumed: str = ""
 
     @classmethod
     def of(cls, upload: Upload) -> UploadResult:
@@ -73,6 +76,7 @@ class UploadResult:
             orders_updated=upload.orders_updated,
             duplicate_file=upload.status == UploadStatus.DUPLICATE,
             error=upload.error,
+            date_order_assumed=upload.date_order_assumed,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -194,12 +198,14 @@ def upload_process(*, upload_id: int) -> UploadResult:
 
 
 def _loaded_twin(upload: Upload) -> Upload | None:
-    return (
-        Upload.objects.filter(store=upload.store, checksum=upload.checksum, status=UploadStatus.LOADED)
-        .exclude(pk=upload.pk)
-        .order_by("finished_at")
-        .first()
-    )
+    """The same file, loaded before. One whose dates such as 05/03/2025 were
+    read in an order the store now says is wrong is not a twin: loading the
+    file again is how its orders get their right dates."""
+    twins = Upload.objects.filter(store=upload.store, checksum=upload.checksum, status=UploadStatus.LOADED)
+    date_order = Store.objects.values_list("date_order", flat=True).get(pk=upload.store_id)
+    if date_order:
+        twins = twins.filter(Q(date_order_assumed="") | Q(date_order_assumed=date_order))
+    return twins.exclude(pk=upload.pk).order_by("finished_at").first()
 
 
 def _mark_duplicate(upload: Upload, twin: Upload) -> None:
@@ -269,6 +275,7 @@ def _read_into(upload: Upload, *, report: ReportWriter, progress: _Progress, sta
             channel_table=channel_table(store=store),
             traffic_date=upload.traffic_date,
             currency=store.currency,
+            date_order=store.date_order,
             file_name=upload.original_name,
             stager=stager,
             report=report,
@@ -368,6 +375,13 @@ def _finish_load(
     elif before_write is not None:
         before_write()
     refreshed = time.perf_counter()
+    # The read was handed the store's order as it was then (upload.store): a
+    # file that showed none was read that way, or by the rule without one.
+    date_order_source = (
+        "" if not read.date_order_assumed
+        else DateOrderSource.STORE if upload.store.date_order else DateOrderSource.RULE
+    )
+    _learn_date_order(upload.store, read)
     Upload.objects.filter(pk=upload.pk).update(
         status=UploadStatus.LOADED,
         format=read.format_key,
@@ -382,12 +396,26 @@ def _finish_load(
         orders_updated=counts.orders_updated,
         orders_unchanged=counts.orders_unchanged,
         customers_created=counts.customers_created,
+        date_order_assumed=read.date_order_assumed,
+        date_order_source=date_order_source,
         error_report=error_report,
         error="",
         error_code="",
         finished_at=timezone.now(),
     )
     return applied, refreshed
+
+
+def _learn_date_order(store: Store, read: ReadResult) -> None:
+    """Keep the order a loaded file showed its dates in, for the store's files
+    that do not show it. A file showing another order than the store's is the
+    newer truth. Called under the store's lock, in the load's transaction."""
+    if not read.date_order_settled:
+        return
+    current = Store.objects.values_list("date_order", flat=True).get(pk=store.pk)
+    if read.date_order_settled != current:
+        logger.info("store %s: dates are written %s (was %r)", store.pk, read.date_order_settled, current)
+        Store.objects.filter(pk=store.pk).update(date_order=read.date_order_settled)
 
 
 def _log_load(upload: Upload, read: ReadResult, started: float, staged: float, applied: float,

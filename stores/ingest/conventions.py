@@ -8,6 +8,10 @@ read that way (and refuse the cells that say otherwise). An earlier chunk
 may already have read ambiguous cells the default way; if the file then
 settles on the other way, ``ConventionChanged`` asks the pipeline to read the
 file again from the top, this time knowing the column's way.
+
+A column may start with a ``default``: the way to read ambiguous cells when
+the file never settles it (a store's dates, as its earlier files wrote them).
+The file still wins: a cell that settles the other way starts again as above.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ class Convention:
     settled: bool | None = None
     # The ways ambiguous cells were read before it was settled.
     assumed: set[bool] = field(default_factory=set)
+    # How to read ambiguous cells until the file settles it; None: the column's own rule.
+    default: bool | None = None
 
     def settle(self, way: bool) -> None:
         """The file says ``way``; start again if ambiguous cells were read otherwise."""
@@ -42,9 +48,12 @@ class Convention:
 
 @dataclass
 class Conventions:
-    """Per column, for one file."""
+    """Per column, for one file; ``defaults`` gives columns their ``default``."""
 
     columns: dict[str, Convention] = field(default_factory=dict)
+    defaults: dict[str, bool] = field(default_factory=dict)
 
     def __call__(self, column: str) -> Convention:
-        return self.columns.setdefault(column, Convention(column))
+        if column not in self.columns:
+            self.columns[column] = Convention(column, default=self.defaults.get(column))
+        return self.columns[column]

@@ -457,11 +457,12 @@ def _number(digits: pa.Array) -> np.ndarray:
 def _day_month_first(values: pa.Array, convention: Convention | None = None) -> pa.Array:
     """``DD/MM/YYYY`` and ``MM/DD/YYYY`` rewritten as ``YYYY-MM-DD``, the order
     decided for the whole column: a first number above 12 makes it day-first,
-    a second one above 12 month-first. Without either, dots are day-first
-    (``07.10.2025``) and slashes and dashes month-first. A column showing both
-    orders keeps the cells that say theirs and loses the ambiguous ones.
-    ``convention`` carries the column's order from chunk to chunk of a file:
-    once settled, cells that say the other order are lost.
+    a second one above 12 month-first. Without either, the convention's
+    ``default`` (the store's order) decides, and without that dots are
+    day-first (``07.10.2025``) and slashes and dashes month-first. A column
+    showing both orders keeps the cells that say theirs and loses the
+    ambiguous ones. ``convention`` carries the column's order from chunk to
+    chunk of a file: once settled, cells that say the other order are lost.
     """
     shaped = np.asarray(pc.fill_null(pc.match_substring_regex(values, _DAY_MONTH_YEAR), False))
     if not shaped.any():
@@ -489,7 +490,10 @@ def _day_month_first(values: pa.Array, convention: Convention | None = None) -> 
             convention.settle(bool(says_day_first.any()))  # may ask to read the file again
         day_first = np.full(len(parts), says_day_first.any())
     else:
-        day_first = np.asarray(pc.equal(parts.field("sep"), "."))
+        if convention is not None and convention.default is not None:
+            day_first = np.full(len(parts), convention.default)
+        else:
+            day_first = np.asarray(pc.equal(parts.field("sep"), "."))
         if convention is not None:
             for way in np.unique(day_first[first != second]).tolist():
                 convention.assume(bool(way))

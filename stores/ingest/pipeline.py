@@ -24,14 +24,20 @@ from django.utils.translation import gettext as _
 from stores.ingest import reader
 from stores.ingest.channels import resolver
 from stores.ingest.conflicts import OrderConflicts
-from stores.ingest.conventions import ConventionChanged
+from stores.ingest.conventions import ConventionChanged, Conventions
 from stores.ingest.duplicates import DuplicateFinder
 from stores.ingest.errors import IngestError, NeedsMappingError
 from stores.ingest.formats import FORMATS, Format, best_score, detect, mapped_format
 from stores.ingest.formats.base import CHECK_FIELDS, ORDER_FIELDS, REQUIRED
 from stores.ingest.validate import REPORT_COLUMNS, Context, validate_orders, validate_traffic
+from stores.models import DateOrder
 
 DEFAULT_MAX_BAD_SHARE = 0.05
+# The columns whose 05/03/2025 may be either order (normalise._day_month_first),
+# which a store's date order decides when the file does not. Traffic's date
+# column is not one: it takes ISO days only (validate._days).
+DATE_COLUMNS = ("placed_at", "paid_at")
+DAY_FIRST: dict[str, bool] = {DateOrder.DMY: True, DateOrder.MDY: False}
 logger = logging.getLogger(__name__)
 
 
@@ -51,6 +57,27 @@ class ReadResult:
     rows_rejected: int = 0
     rows_staged: int = 0
     mapping: dict[str, str] = field(default_factory=dict)
+    # Dates such as 05/03/2025 (a DateOrder value, or ""): the order the file
+    # itself showed, and the order its ambiguous dates were read by when it
+    # showed none ("" when it had none, or showed its order).
+    date_order_settled: str = ""
+    date_order_assumed: str = ""
+
+
+def _date_orders(conventions: Conventions) -> tuple[str, str]:
+    """(the order the file settled, the order ambiguous dates were read by without it)."""
+    used = [conventions.columns[c] for c in DATE_COLUMNS if c in conventions.columns]
+    settled = {c.settled for c in used if c.settled is not None}
+    assumed: set[bool] = set().union(*(c.assumed for c in used if c.settled is None))
+    return _date_order(settled), _date_order(assumed)
+
+
+def _date_order(ways: set[bool]) -> str:
+    """One way as a DateOrder; "" for none, or for both (columns or cells
+    that disagree say nothing one can keep)."""
+    if len(ways) != 1:
+        return ""
+    return (DateOrder.DMY if ways.pop() else DateOrder.MDY).value
 
 
 class ReportWriter:
@@ -253,6 +280,7 @@ def read_and_stage(
     channel_table: Mapping[str, str] | None = None,
     traffic_date: date | None = None,
     currency: str | None = None,
+    date_order: str = "",
     file_name: str = "",
     stager: Stager,
     report: ReportWriter,
@@ -260,6 +288,9 @@ def read_and_stage(
     max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
     block_bytes: int = reader.DEFAULT_BLOCK_BYTES,
 ) -> ReadResult:
+    """Read the file at ``path`` into ``stager``. ``date_order`` (the store's
+    DateOrder, or "") reads dates such as 05/03/2025 when the file does not
+    show its order; a file that shows it is read its own way."""
     info = reader.sniff(path, score=best_score)
     fmt = choose_format(
         info.columns, kind=kind, format_key=format_key, mapping=mapping, saved_mapping=saved_mapping
@@ -287,6 +318,9 @@ def read_and_stage(
         date_format=fmt.date_format,
         traffic_date=traffic_date,
         currency=currency,
+        conventions=Conventions(
+            defaults=dict.fromkeys(DATE_COLUMNS, DAY_FIRST[date_order]) if date_order in DAY_FIRST else {}
+        ),
     )
     total = max(info.rows_estimate, 0)
     # Read again from the top when a column's way of writing dates or amounts
@@ -309,6 +343,7 @@ def read_and_stage(
     # The chunks' buffers back to the system: the load's next steps (its
     # rollups) need the memory, and arrow's allocator keeps what it freed.
     pa.default_memory_pool().release_unused()
+    result.date_order_settled, result.date_order_assumed = _date_orders(ctx.conventions)
     result.rows_read += len(bad_rows)
     result.rows_rejected += len(bad_rows)
     if result.rows_read == 0:

@@ -51,9 +51,15 @@ class Command(BaseCommand):
         self._report(result)
 
     def _report(self, result: dict[str, Any]) -> None:
-        self.stdout.write(json.dumps({
+        line = {
             key: result[key] for key in (
                 "upload_id", "status", "rows_read", "rows_loaded", "rows_rejected",
                 "orders_created", "orders_updated", "duplicate_file",
             )
-        } | ({"error": result["error"]} if result["error"] else {})))
+        }
+        if result["error"]:
+            line["error"] = result["error"]
+        if result.get("date_order_assumed"):
+            # Dates such as 05/03/2025 were read this way, the file not saying which.
+            line["date_order"] = result["date_order_assumed"]
+        self.stdout.write(json.dumps(line))
