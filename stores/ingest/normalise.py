@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stores.ingest import zones
 from stores.ingest.conventions import Convention
 
 _TEXT = pa.large_string()
@@ -333,9 +334,13 @@ def _plain_local_times(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 # A zone written after the time: "Z", "UTC", "GMT", "+08", "+0800", "+08:00",
-# "GMT+8", "UTC+08:00", "GMT+0800 (China Standard Time)". dateutil would read
-# "UTC+8" as eight hours west (POSIX), so these never reach pandas.
-_ZONE_NAME = r"(?:Z|UTC|GMT|(?:UTC|GMT)?\s*[+-]\d{1,2}(?::?\d{2})?)(?:\s*\([^()]*\))?"
+# "GMT+8", "UTC+08:00", "GMT+0800 (China Standard Time)", or an abbreviation
+# ("CET", "PDT": zones.py). dateutil would read "UTC+8" as eight hours west
+# (POSIX), so these never reach pandas.
+_ZONE_NAME = (
+    r"(?:Z|UTC|GMT|(?:UTC|GMT)?\s*[+-]\d{1,2}(?::?\d{2})?|" + zones.PATTERN + r")"
+    r"(?:\s*\([^()]*\))?"
+)
 _ZONED = r"(?i)\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AP]\.?M\.?)?\s*" + _ZONE_NAME + "$"
 _ZONE_SUFFIX = r"(?i)\s*" + _ZONE_NAME + "$"
 _ZONE_PARTS = re.compile(r"(?:Z|UTC|GMT)?\s*(?:(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?)?", re.IGNORECASE)
@@ -410,9 +415,9 @@ def _read_written(
     if zoned.any():
         where = pa.array(zoned)
         cells = values.filter(where)
-        zones = pc.dictionary_encode(pc.extract_regex(cells, f"(?P<zone>{_ZONE_SUFFIX})").field("zone"))
-        minutes = np.array([_zone_minutes(z) for z in zones.dictionary.to_pylist()], dtype="float64")
-        found = minutes[np.asarray(zones.indices)]
+        named = pc.dictionary_encode(pc.extract_regex(cells, f"(?P<zone>{_ZONE_SUFFIX})").field("zone"))
+        minutes = np.array([_zone_minutes(z, tz) for z in named.dictionary.to_pylist()], dtype="float64")
+        found = minutes[np.asarray(named.indices)]
         impossible[zoned] = np.isnan(found)
         offset[zoned] = np.nan_to_num(found).astype(np.int64).astype("timedelta64[m]")
         body = pc.replace_with_mask(values, where, pc.replace_substring_regex(cells, _ZONE_SUFFIX, ""))
@@ -437,9 +442,29 @@ def _read_written(
     return out
 
 
-def _zone_minutes(zone: str) -> float:
-    """Minutes east of UTC of a zone _ZONE_SUFFIX found (NaN if impossible)."""
-    parts = _ZONE_PARTS.fullmatch(zone.split("(")[0].strip())
+_SHARED_ZONE = r"(?i)\d\s*(?:" + "|".join(zones.AMBIGUOUS) + r")(?:\s*\([^()]*\))?\s*$"
+
+
+def shared_zone(raw: pd.Series, tz: str) -> np.ndarray:
+    """Cells whose time ends with an abbreviation several zones share (CST,
+    IST...) that the store's zone ``tz`` does not go by: unreadable, and why."""
+    values = _arrow(raw)
+    found = np.asarray(pc.fill_null(pc.match_substring_regex(values, _SHARED_ZONE), False))
+    if not found.any():
+        return found
+    names = pc.extract_regex(values.filter(pa.array(found)), r"(?i)(?P<z>" + "|".join(zones.AMBIGUOUS) + r")\W*$")
+    foreign = [np.isnan(zones.minutes(name, tz)) if name else False for name in names.field("z").to_pylist()]
+    found[found] = foreign
+    return found
+
+
+def _zone_minutes(zone: str, tz: str) -> float:
+    """Minutes east of UTC of a zone _ZONE_SUFFIX found (NaN if impossible,
+    or an abbreviation several zones share that the store's ``tz`` does not use)."""
+    name = zone.split("(")[0].strip()
+    if name.upper() in zones.NAMES:
+        return zones.minutes(name, tz)
+    parts = _ZONE_PARTS.fullmatch(name)
     if parts is None:
         return np.nan
     hours, minutes = int(parts["hours"] or 0), int(parts["minutes"] or 0)

@@ -97,6 +97,19 @@ class _Checks:
         return frame if self.bad is None else frame[~self.bad]
 
 
+def _fail_times(checks: _Checks, bad: pd.Series, raw: pd.Series, column: str, tz: str) -> None:
+    """Unreadable times, saying so when the zone written is one several share."""
+    bad = _bool(bad)
+    shared = bad & normalise.shared_zone(raw, tz) if bad.any() else bad
+    checks.fail(
+        shared, column,
+        _("the time zone written after the time is one several zones share (CST, IST, BST, AST): "
+          "write its offset instead, such as +08:00"),
+        raw,
+    )
+    checks.fail(bad & ~shared, column, _("not a date and time"), raw)
+
+
 def _longer_than(raw: pd.Series, limit: int) -> Mask:
     if normalise.longest(raw) <= limit:
         return np.zeros(len(raw), dtype=bool)
@@ -128,11 +141,11 @@ def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tup
     placed, bad_placed = normalise.datetimes(
         canon["placed_at"], tz=ctx.tz, fmt=ctx.date_format, convention=ctx.conventions("placed_at"))
     checks.fail(canon["placed_at"].isna(), "placed_at", _("missing order time"))
-    checks.fail(bad_placed, "placed_at", _("not a date and time"), canon["placed_at"])
+    _fail_times(checks, bad_placed, canon["placed_at"], "placed_at", ctx.tz)
     out["placed_at"] = placed
     paid, bad_paid = normalise.datetimes(
         canon["paid_at"], tz=ctx.tz, fmt=ctx.date_format, convention=ctx.conventions("paid_at"))
-    checks.fail(bad_paid, "paid_at", _("not a date and time"), canon["paid_at"])
+    _fail_times(checks, bad_paid, canon["paid_at"], "paid_at", ctx.tz)
     out["paid_at"] = paid
     latest = pd.Timestamp(timezone.now()) + FUTURE_SLACK
     checks.fail(placed > latest, "placed_at", _("placed in the future"), canon["placed_at"])
