@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from stores.ingest.formats import FORMAT_CHOICES
 from stores.ingest.selectors import upload_get_for_user, upload_store_get_for_user
 from stores.models import Upload, UploadKind
-from stores.services import upload_create
+from stores.services import NothingToReread, upload_create, upload_reread_dates
 
 
 class UploadCreateSerializer(serializers.Serializer):
@@ -39,6 +39,7 @@ class UploadSerializer(serializers.ModelSerializer):
             "orders_unchanged", "customers_created", "duplicate_file", "duplicate_of", "error",
             "error_code", "columns", "attempts", "created_at", "started_at", "finished_at",
             "rejected_rows_url", "url", "date_order_assumed", "date_order_source",
+            "traffic_created", "traffic_updated",
         ]
 
     def get_duplicate_file(self, obj: Upload) -> bool:
@@ -79,3 +80,17 @@ def upload_create_api(request: Request, slug: str) -> Response:
 def upload_detail_api(request: Request, upload_id: int) -> Response:
     upload = upload_get_for_user(user=request.user, upload_id=upload_id)
     return Response(UploadSerializer(upload).data)
+
+
+@extend_schema(request=None, responses={202: UploadSerializer})
+@api_view(["POST"])
+def upload_reread_dates_api(request: Request, upload_id: int) -> Response:
+    """Read the upload's dates such as 05/03/2025 the other way: the store
+    takes that order and the file is loaded again as a new upload."""
+    upload = upload_get_for_user(user=request.user, upload_id=upload_id)
+    try:
+        again = upload_reread_dates(upload=upload, user=request.user)
+    except NothingToReread as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    again.refresh_from_db()
+    return Response(UploadSerializer(again).data, status=status.HTTP_202_ACCEPTED)

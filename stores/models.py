@@ -387,6 +387,10 @@ class Upload(models.Model):
     # show it ("" when it did, or had none), and where that order came from.
     date_order_assumed = models.CharField(max_length=3, blank=True, choices=DateOrder.choices)
     date_order_source = models.CharField(max_length=8, blank=True, choices=DateOrderSource.choices)
+    # A traffic file's day-and-channel figures: new ones, and ones that
+    # replaced what an earlier file had loaded for that day and channel.
+    traffic_created = models.PositiveIntegerField(default=0)
+    traffic_updated = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

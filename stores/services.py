@@ -31,12 +31,14 @@ from django.utils.translation import gettext as _
 
 from stores.ingest import load_direct, load_orm, load_postgres
 from stores.ingest.errors import IngestError, NeedsMappingError
+from stores.ingest.formats import BY_KEY
 from stores.ingest.pipeline import DEFAULT_MAX_BAD_SHARE, ReadResult, ReportWriter, read_and_stage
 from stores.ingest.reader import DEFAULT_BLOCK_BYTES
 from stores.ingest.results import LoadCounts
 from stores.models import (
     ChannelMapping,
     ColumnMapping,
+    DateOrder,
     DateOrderSource,
     Store,
     Upload,
@@ -63,6 +65,10 @@ class UploadResult:
     error: str
     # The order dates such as 05/03/2025 were read by when the file did not say.
     date_order_assumed: str = ""
+    kind: str = UploadKind.ORDERS
+    # A traffic file's day-and-channel figures: added, and replacing earlier ones.
+    traffic_created: int = 0
+    traffic_updated: int = 0
 
     @classmethod
     def of(cls, upload: Upload) -> UploadResult:
@@ -77,6 +83,9 @@ class UploadResult:
             duplicate_file=upload.status == UploadStatus.DUPLICATE,
             error=upload.error,
             date_order_assumed=upload.date_order_assumed,
+            kind=upload.kind,
+            traffic_created=upload.traffic_created,
+            traffic_updated=upload.traffic_updated,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -108,6 +117,7 @@ def upload_create(
     kind: str = UploadKind.ORDERS,
     format_key: str = "auto",
     traffic_date: date | None = None,
+    column_mapping: Mapping[str, str] | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
     enqueue: bool = True,
 ) -> Upload:
@@ -116,6 +126,7 @@ def upload_create(
         store=store,
         kind=kind,
         format="" if format_key == "auto" else format_key,
+        column_mapping=dict(column_mapping or {}),
         original_name=Path(name).name[:255],
         checksum=file_checksum(file),
         traffic_date=traffic_date,
@@ -127,6 +138,61 @@ def upload_create(
     if enqueue:
         upload_enqueue(upload=upload)
     return upload
+
+
+class NothingToReread(Exception):
+    """The upload read no dates such as 05/03/2025 by an order it assumed."""
+
+
+def upload_reread_dates(*, upload: Upload, user: AbstractBaseUser | AnonymousUser | None = None) -> Upload:
+    """Read a loaded file's dates such as 05/03/2025 the other way round.
+
+    The store takes the other order (its later files that do not say are read
+    that way too), and a copy of the file is uploaded again, as it was
+    uploaded before; the earlier upload and its file stay. Loading it updates
+    the orders it lists: ``_loaded_twin`` no longer takes the earlier upload
+    for the same file, its dates having been read in the order now refused.
+    """
+    upload = Upload.objects.select_related("store").get(pk=upload.pk)
+    other = {DateOrder.DMY.value: DateOrder.MDY.value, DateOrder.MDY.value: DateOrder.DMY.value}.get(
+        upload.date_order_assumed
+    )
+    if upload.status != UploadStatus.LOADED or other is None:
+        raise NothingToReread(_("This upload read no dates such as 05/03/2025 by an order it assumed: "
+                                "there is nothing to read the other way."))
+    if later_upload_loaded(upload):
+        raise NothingToReread(_("A later file of this kind has been loaded into the store since: loading this "
+                                "one again would put back the older statuses and amounts it lists. Upload "
+                                "the latest export again instead."))
+    store = upload.store
+    with transaction.atomic():
+        Store.objects.filter(pk=store.pk).update(date_order=other)
+        store.date_order = other
+        logger.info("store %s: dates are written %s (upload %s read again)", store.pk, other, upload.pk)
+        # A copy, not the same stored file: each upload keeps a file of its own.
+        with upload.file.open("rb") as fh:
+            return upload_create(
+                store=store,
+                file=File(fh),
+                name=upload.original_name,
+                kind=upload.kind,
+                # The format the file was read as; "mapped" is not one to ask
+                # for: the store's saved mapping for its header is found again.
+                format_key=upload.format if upload.format in BY_KEY else "auto",
+                traffic_date=upload.traffic_date,
+                column_mapping=upload.column_mapping,
+                user=user,
+            )
+
+
+def later_upload_loaded(upload: Upload) -> bool:
+    """Whether a file of the same kind was loaded into the store after this one."""
+    return (
+        Upload.objects.filter(store_id=upload.store_id, kind=upload.kind, status=UploadStatus.LOADED,
+                              finished_at__gt=upload.finished_at)
+        .exclude(pk=upload.pk)
+        .exists()
+    )
 
 
 def upload_enqueue(*, upload: Upload) -> None:
@@ -396,6 +462,8 @@ def _finish_load(
         orders_updated=counts.orders_updated,
         orders_unchanged=counts.orders_unchanged,
         customers_created=counts.customers_created,
+        traffic_created=counts.traffic_created,
+        traffic_updated=counts.traffic_updated,
         date_order_assumed=read.date_order_assumed,
         date_order_source=date_order_source,
         error_report=error_report,

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -14,7 +14,13 @@ from stores.ingest.selectors import (
 )
 from stores.models import UploadStatus
 from stores.selectors import store_list_for_user
-from stores.services import column_mapping_save, upload_create
+from stores.services import (
+    NothingToReread,
+    column_mapping_save,
+    later_upload_loaded,
+    upload_create,
+    upload_reread_dates,
+)
 
 
 @login_required
@@ -72,10 +78,28 @@ def upload_detail(request: HttpRequest, slug: str, upload_id: int) -> HttpRespon
             "upload": upload,
             "mapping_form": mapping_form,
             "rejections": upload_rejections_preview(upload=upload),
+            # Reading an older file again would undo what later ones loaded.
+            "can_reread": bool(upload.date_order_assumed) and not later_upload_loaded(upload),
             "tab": "uploads",
             "can_upload": True,  # only uploaders reach these pages
         },
     )
+
+
+@login_required
+def upload_reread_dates_view(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
+    """The upload page's "read them day (month) first instead" button."""
+    # Not require_POST: a GET answers 404 like every other way in that is not one.
+    if request.method != "POST":
+        raise Http404("No such page")
+    upload = upload_get_for_user(user=request.user, upload_id=upload_id)
+    if upload.store.slug != slug:
+        raise Http404("No such upload")
+    try:
+        again = upload_reread_dates(upload=upload, user=request.user)
+    except NothingToReread as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    return redirect("stores:upload_detail", slug=slug, upload_id=again.pk)
 
 
 @login_required

@@ -60,9 +60,11 @@
             if (!OPEN[u.status]) {
               var link = document.createElement("a");
               link.href = window.location.pathname + u.id + "/";
+              var counts = u.kind === "traffic"
+                ? u.traffic_created + " days and channels added, " + u.traffic_updated + " replaced"
+                : u.orders_created + " new orders, " + u.orders_updated + " updated";
               link.textContent = u.status + ": " + u.rows_loaded + " loaded, " + u.rows_rejected +
-                " rejected, " + u.orders_created + " new orders, " + u.orders_updated + " updated" +
-                (u.error ? " — " + u.error : "");
+                " rejected, " + counts + (u.error ? " — " + u.error : "");
               result.textContent = "";
               result.appendChild(link);
             }

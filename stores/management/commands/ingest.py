@@ -62,4 +62,8 @@ class Command(BaseCommand):
         if result.get("date_order_assumed"):
             # Dates such as 05/03/2025 were read this way, the file not saying which.
             line["date_order"] = result["date_order_assumed"]
+        if result.get("kind") == UploadKind.TRAFFIC:
+            # Day-and-channel figures added, and those replacing a file loaded before.
+            line["traffic_created"] = result["traffic_created"]
+            line["traffic_updated"] = result["traffic_updated"]
         self.stdout.write(json.dumps(line))

@@ -82,3 +82,16 @@ def generic_orders_csv(path: Path, *, orders: int, start: int = 0, status: str =
             head = f"O{i},C{i % 5000},2025-05-{day:02d} 10:00:00,{paid},{status},30.00"
             fh.write(f"{head},SKU{i % 50},1,10.00\n{head},SKU{(i + 1) % 50},2,10.00\n")
     return path
+
+
+def paid_orders_csv(*placed: str) -> bytes:
+    """One paid order per time (D0, D1... of customers c0, c1...), paid when placed."""
+    rows = [f"D{i},c{i},{when},{when},paid,10.00" for i, when in enumerate(placed)]
+    return ("order_id,customer_id,placed_at,paid_at,status,amount\n" + "\n".join(rows) + "\n").encode()
+
+
+def load_bytes(store: Store, data: bytes, name: str = "daily.csv") -> Upload:
+    upload = upload_bytes(store, data, name=name)
+    upload_process(upload_id=upload.pk)
+    upload.refresh_from_db()
+    return upload

@@ -15,28 +15,19 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from stores.ingest.pipeline import ReportWriter, read_and_stage
-from stores.models import DateOrder, Order, Store, Upload, UploadStatus
-from stores.services import upload_process
+from stores.models import DateOrder, Order, Store, UploadStatus
 from tests.factories import OrderFactory, StoreFactory, UserFactory
-from tests.stores.ingest.helpers import ListStager, upload_bytes
+from tests.stores.ingest.helpers import ListStager
+from tests.stores.ingest.helpers import load_bytes as load
+from tests.stores.ingest.helpers import paid_orders_csv as orders_csv
 
 pytestmark = pytest.mark.django_db
 
-HEADER = "order_id,customer_id,placed_at,paid_at,status,amount\n"
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
-def orders_csv(*placed: str) -> bytes:
-    """One paid order per time, paid when placed."""
-    rows = [f"D{i},c{i},{when},{when},paid,10.00" for i, when in enumerate(placed)]
-    return (HEADER + "\n".join(rows) + "\n").encode()
 
 
-def load(store: Store, data: bytes, name: str = "daily.csv") -> Upload:
-    upload = upload_bytes(store, data, name=name)
-    upload_process(upload_id=upload.pk)
-    upload.refresh_from_db()
-    return upload
 
 
 def uk_store(date_order: str = "", *, seeded: bool = False) -> Store:
@@ -146,7 +137,7 @@ def test_the_upload_page_tells_a_member_how_ambiguous_dates_were_read(client, an
     page = client.get(url).content.decode()
     assert 'id="date-order-note"' in page
     assert "Dates such as 05/03/2025 were read day first (5 March)" in page
-    assert "upload the file again" in page
+    assert "Read them month first instead" in page  # the other way, a button away
     chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "05/03/2025 这类日期按日在前读取（3月5日）" in chinese
     api = client.get(reverse("stores:api_upload_detail", kwargs={"upload_id": upload.pk})).json()
