@@ -10,7 +10,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from stores.models import Upload, UploadStatus
-from stores.services import upload_fail, upload_process, uploads_requeue_stale
+from stores.services import upload_fail, uploads_requeue_stale
+from stores.upload_loading import upload_process
 
 #: Only these mean "try again later": the database or the broker was away.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)

@@ -253,7 +253,7 @@ def _read_pass(
             report.add(pd.concat(nonempty, ignore_index=True))
         result.rows_rejected += int(is_dup.sum()) + len(canon) - len(good)
         # The stager may still be copying the previous chunk on a thread:
-        # progress is written on a connection of its own (services._Progress).
+        # progress is written on a connection of its own (upload_loading._Progress).
         progress(result.rows_read, max(total, result.rows_read))
         if len(good):
             stager.stage(fmt.kind, good)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from stores.ingest import load_orm
 from stores.ingest.pipeline import ReportWriter, read_and_stage
 from stores.models import Store, TrafficDaily, Upload, UploadStatus
-from stores.services import upload_process
+from stores.upload_loading import upload_process
 from tests.stores.ingest.helpers import upload_bytes
 
 pytestmark = pytest.mark.django_db

@@ -14,12 +14,8 @@ from django.test import Client
 from django.urls import reverse
 
 from stores.models import DateOrder, Order, Store, Upload, UploadStatus
-from stores.services import (
-    NothingToReread,
-    column_mapping_save,
-    upload_process,
-    upload_reread_dates,
-)
+from stores.services import NothingToReread, column_mapping_save, upload_reread_dates
+from stores.upload_loading import upload_process
 from tests.stores.ingest.helpers import load_bytes as load
 from tests.stores.ingest.helpers import paid_orders_csv as orders_csv
 from tests.stores.ingest.helpers import upload_bytes

@@ -12,8 +12,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from stores.ingest.formats import FORMAT_CHOICES
 from stores.models import Store, UploadKind
-from stores.services import UploadResult, upload_create
+from stores.services import upload_create
 from stores.tasks import upload_process_task
+from stores.upload_loading import UploadResult
 
 
 class Command(BaseCommand):

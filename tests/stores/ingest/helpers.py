@@ -10,7 +10,8 @@ from django.core.files.base import ContentFile
 from django.db import connection
 
 from stores.models import Customer, Order, OrderLine, Store, TrafficDaily, Upload
-from stores.services import upload_create, upload_process
+from stores.services import upload_create
+from stores.upload_loading import upload_process
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

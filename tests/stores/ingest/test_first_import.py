@@ -26,7 +26,7 @@ from stores.models import (
 )
 from stores.rollups import rollups_refresh
 from stores.rollups.spill import SpilledOrders
-from stores.services import _Progress
+from stores.upload_loading import _Progress
 from tests.factories import StoreFactory
 from tests.stores.ingest.helpers import load, table_fingerprint, upload_bytes, upload_file
 from tests.stores.ingest.test_conventions import eu_file

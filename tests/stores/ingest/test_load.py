@@ -20,7 +20,8 @@ from stores.models import (
     UploadStatus,
 )
 from stores.rollups import rollups_refresh
-from stores.services import column_mapping_save, upload_process
+from stores.services import column_mapping_save
+from stores.upload_loading import upload_process
 from tests.factories import StoreFactory
 from tests.stores.ingest.helpers import (
     FIXTURES,

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from stores.models import Customer, Order, UploadStatus
-from stores.services import column_mapping_save, upload_process
+from stores.services import column_mapping_save
+from stores.upload_loading import upload_process
 from tests.factories import StoreFactory
 from tests.stores.ingest.helpers import upload_file
 

@@ -16,7 +16,7 @@ from stores.ingest.errors import IngestError
 from stores.ingest.formats import detect
 from stores.ingest.pipeline import ReportWriter, read_and_stage
 from stores.models import Customer, Order, OrderLine, SalesDaily, Upload, UploadStatus
-from stores.services import upload_process
+from stores.upload_loading import upload_process
 from tests.factories import StoreFactory
 from tests.stores.ingest.helpers import FIXTURES, ListStager, load, upload_bytes
 

@@ -137,7 +137,7 @@ def test_an_overlapping_export_rewrites_only_the_lines_that_changed(tmp_path):
     again = tmp_path / "again.csv"
     again.write_text("\n".join(text) + "\n")
     upload = upload_file(store, again)
-    from stores.services import upload_process
+    from stores.upload_loading import upload_process
 
     upload_process(upload_id=upload.pk)
     upload.refresh_from_db()
