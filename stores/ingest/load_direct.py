@@ -34,7 +34,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import IntegrityError, connection, transaction
 
-from stores.ingest.copy_binary import binary_rows
 from stores.ingest.customer_keys import CustomerKeys
 from stores.ingest.results import LoadCounts
 from stores.ingest.stage_postgres import (
@@ -53,11 +52,6 @@ ORDER_COLUMNS = [
     "id", "store_id", "external_id", "customer_id", "placed_at", "paid_at", "status", "amount",
     "refunded_amount", "items", "channel", "inquired", "upload_id",
 ]  # updated_at: the transaction's start, the column's default (migration 0011)
-# Their types, for the binary COPY (copy_binary).
-ORDER_TYPES = [
-    "int8", "int8", "text", "int8", "timestamptz", "timestamptz", "text", "numeric",
-    "numeric", "int4", "text", "bool", "int8",
-]
 LINE_COLUMNS = ["order_id", "line_no", "sku", "title", "quantity", "unit_price", "amount"]
 CUSTOMER_COLUMNS = [
     "id", "store_id", "external_id", "first_paid_at", "last_paid_at", "paid_orders", "paid_amount",
@@ -231,17 +225,6 @@ def _copy_slices(table_name: str, columns: list[str], rows: pa.Table, size: int)
     return run
 
 
-def _copy_binary(table_name: str, columns: list[str], data: bytes) -> Job:
-    """A job COPYing rows already in the binary format."""
-
-    def run(cursor: Any) -> None:
-        cursor.copy_expert(
-            f"COPY {table_name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)", WholeData(data)
-        )
-
-    return run
-
-
 def _as_cents(money: pa.Array) -> np.ndarray:
     return pc.multiply(money, pa.scalar(Decimal(100))).cast(pa.int64()).to_numpy(zero_copy_only=False)
 
@@ -382,7 +365,7 @@ class DirectStager(PostgresStager):
             }
         )
         jobs: list[Job] = [
-            _copy_binary(Order._meta.db_table, ORDER_COLUMNS, binary_rows(orders, ORDER_TYPES)),
+            (Order._meta.db_table, ORDER_COLUMNS, csv_bytes(orders)),
             (OrderLine._meta.db_table, LINE_COLUMNS, csv_bytes(order_lines)),
         ]
         jobs += [job for job in (self._order_ids.refill(), self._customer_ids.refill()) if job]
