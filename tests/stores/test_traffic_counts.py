@@ -138,3 +138,15 @@ def test_the_orm_loader_counts_the_same(store, tmp_path):
     assert (first.traffic_created, first.traffic_updated) == (3, 0)
     second = apply(SECOND, "again.csv")
     assert (second.traffic_created, second.traffic_updated) == (1, 3)
+
+
+def test_the_upload_list_shows_each_uploads_own_counts(client, analyst, store):
+    load_traffic(store, FIRST, "day.csv")
+    load_traffic(store, SECOND, "day-again.csv")
+    client.force_login(analyst)
+    listing = client.get(reverse("stores:upload_list", kwargs={"slug": store.slug})).content.decode()
+    rows = {name: listing.split(name, 1)[1].split("</tr>", 1)[0] for name in ("day-again.csv", "day.csv")}
+    cells = {name: [c.split("<", 1)[0] for c in row.split('<td class="num">')[1:]] for name, row in rows.items()}
+    # rows read, loaded, rejected, added, updated or replaced
+    assert cells["day.csv"][3:5] == ["3", "0"]
+    assert cells["day-again.csv"][3:5] == ["1", "3"]
