@@ -195,7 +195,7 @@ class Stages(logging.Handler):
             stages["pages warmed"] = float(warm.group(1))
 
 
-for name in ("stores.services", "celery.app.trace"):
+for name in ("stores.upload_loading", "celery.app.trace"):
     log = logging.getLogger(name)
     log.addHandler(Stages())
     log.setLevel(logging.INFO)
