@@ -479,6 +479,16 @@ def _number(digits: pa.Array) -> np.ndarray:
     return np.asarray(pc.cast(filled, pa.int64()))
 
 
+def day_month_year_as_iso(raw: pd.Series, convention: Convention | None = None) -> pd.Series:
+    """Cells written ``DD/MM/YYYY`` or ``MM/DD/YYYY`` as ``YYYY-MM-DD``, the
+    order decided as for order times (``_day_month_first``); others as they are."""
+    if raw.isna().all():
+        return raw
+    iso = _day_month_first(_arrow(raw), convention)
+    # By position: the cells keep raw's index, whatever it is.
+    return pd.Series(iso.to_pandas().to_numpy(), index=raw.index).astype(raw.dtype)
+
+
 def _day_month_first(values: pa.Array, convention: Convention | None = None) -> pa.Array:
     """``DD/MM/YYYY`` and ``MM/DD/YYYY`` rewritten as ``YYYY-MM-DD``, the order
     decided for the whole column: a first number above 12 makes it day-first,

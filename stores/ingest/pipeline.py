@@ -34,9 +34,9 @@ from stores.models import DateOrder
 
 DEFAULT_MAX_BAD_SHARE = 0.05
 # The columns whose 05/03/2025 may be either order (normalise._day_month_first),
-# which a store's date order decides when the file does not. Traffic's date
-# column is not one: it takes ISO days only (validate._days).
-DATE_COLUMNS = ("placed_at", "paid_at")
+# which a store's date order decides when the file does not: order times and
+# traffic days (validate._days).
+DATE_COLUMNS = ("placed_at", "paid_at", "date")
 DAY_FIRST: dict[str, bool] = {DateOrder.DMY: True, DateOrder.MDY: False}
 logger = logging.getLogger(__name__)
 

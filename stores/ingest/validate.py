@@ -242,14 +242,14 @@ def validate_traffic(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tu
     is_range = raw_date.str.contains("[~～至]", regex=True).fillna(False).to_numpy(dtype=bool)
     if is_range.any():
         ends = raw_date[is_range].str.extract(r"^(.*?)\s*[~～至]\s*(.*)$")
-        parsed = _days(raw_date.mask(is_range, ends[0]))
+        parsed = _days(raw_date.mask(is_range, ends[0]), ctx)
         last = pd.Series(pd.NaT, index=raw_date.index, dtype=parsed.dtype)
-        last[is_range] = _days(ends[1]).to_numpy()
+        last[is_range] = _days(ends[1], ctx).to_numpy()
         longer = parsed.notna() & last.notna() & (parsed != last)
         checks.fail(longer, "date", _("a date range, not one day: export daily data"), raw_date)
         parsed = parsed.mask(is_range & last.isna().to_numpy())
     else:
-        parsed = _days(raw_date)
+        parsed = _days(raw_date, ctx)
     checks.fail(raw_date.isna(), "date", _("missing date"))
     checks.fail(raw_date.notna() & parsed.isna(), "date", _("not a date"), raw_date)
     out["date"] = parsed.dt.date
@@ -272,10 +272,12 @@ def validate_traffic(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tu
     return checks.keep(out[list(STAGE_TRAFFIC_COLUMNS)]), checks.report()
 
 
-def _days(raw: pd.Series) -> pd.Series:
-    """Days written ``2025-10-01``, ``2025/10/01``, ``20251001`` or with a time
-    after them (Excel's ``2025-10-01 00:00:00``); NaT where unreadable."""
-    text = raw.str.slice(0, 10).str.replace("/", "-", regex=False)
+def _days(raw: pd.Series, ctx: Context) -> pd.Series:
+    """Days written ``2025-10-01``, ``2025/10/01``, ``20251001``, ``05/03/2025``
+    (day or month first, settled for the column as order times are) or with a
+    time after them (Excel's ``2025-10-01 00:00:00``); NaT where unreadable."""
+    text = normalise.day_month_year_as_iso(raw, ctx.conventions("date"))
+    text = text.str.slice(0, 10).str.replace("/", "-", regex=False)
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
     left = parsed.isna() & text.notna()
     if left.any():

@@ -8,16 +8,17 @@ from __future__ import annotations
 import io
 import json
 import zoneinfo
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
 from stores.ingest.pipeline import ReportWriter, read_and_stage
-from stores.models import DateOrder, Order, Store, UploadStatus
+from stores.models import DateOrder, Order, Store, TrafficDaily, Upload, UploadStatus
+from stores.upload_loading import upload_process
 from tests.factories import OrderFactory, StoreFactory, UserFactory
-from tests.stores.ingest.helpers import ListStager
+from tests.stores.ingest.helpers import ListStager, upload_bytes
 from tests.stores.ingest.helpers import load_bytes as load
 from tests.stores.ingest.helpers import paid_orders_csv as orders_csv
 
@@ -211,3 +212,34 @@ def test_the_admin_edits_a_stores_date_order(client, store):
     url = reverse("admin:stores_store_change", args=[store.pk])
     page = client.get(url).content.decode()
     assert 'name="date_order"' in page and "dates like 05/03/2025" in page.lower()
+
+
+TRAFFIC = "date,channel,visitors\n"
+
+
+def load_traffic(store: Store, *days: str) -> Upload:
+    body = "".join(f"{day},search,{100 + i}\n" for i, day in enumerate(days))
+    upload = upload_bytes(store, (TRAFFIC + body).encode(), name="traffic.csv", kind="traffic")
+    upload_process(upload_id=upload.pk)
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.LOADED, upload.error
+    return upload
+
+
+def test_a_traffic_file_of_ambiguous_days_is_read_in_the_stores_order():
+    store = uk_store(DateOrder.DMY)
+    upload = load_traffic(store, "05/03/2025")
+    assert list(TrafficDaily.objects.filter(store=store).values_list("date", flat=True)) == [date(2025, 3, 5)]
+    assert (upload.date_order_assumed, upload.date_order_source) == ("dmy", "store")
+
+
+def test_a_traffic_file_teaches_the_store_and_a_blank_store_falls_back_to_the_rule():
+    store = uk_store()
+    ambiguous = load_traffic(store, "04/03/2025")
+    assert TrafficDaily.objects.get(store=store).date == date(2025, 4, 3)  # slashes: month first
+    assert (ambiguous.date_order_assumed, ambiguous.date_order_source) == ("mdy", "rule")
+    load_traffic(store, "13/03/2025", "14/03/2025")  # shows day first
+    store.refresh_from_db()
+    assert store.date_order == DateOrder.DMY
+    assert set(TrafficDaily.objects.filter(store=store).values_list("date", flat=True)) == {
+        date(2025, 4, 3), date(2025, 3, 13), date(2025, 3, 14)}
