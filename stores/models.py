@@ -74,6 +74,15 @@ class DateOrder(models.TextChoices):
     DMY = "dmy", _("day first: 5 March")
     MDY = "mdy", _("month first: May 3")
 
+    @classmethod
+    def of(cls, day_first: bool) -> DateOrder:
+        return cls.DMY if day_first else cls.MDY
+
+    @property
+    def day_first(self) -> bool | None:
+        """True for day first, False for month first, None when not known."""
+        return None if self is DateOrder.UNKNOWN else self is DateOrder.DMY
+
 
 class DateOrderSource(models.TextChoices):
     """Why an upload's ambiguous dates were read the way they were."""

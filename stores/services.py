@@ -3,7 +3,7 @@
 ``upload_create`` saves the file and enqueues processing once the
 transaction commits; an analyst's column mapping or a re-read of the dates
 queue it again. Processing itself (``upload_process``, the Celery task's
-body) is in ``stores.upload_loading``, re-exported here.
+body) is in ``stores.upload_loading``.
 """
 
 from __future__ import annotations
@@ -19,25 +19,15 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from stores.ingest import load_postgres
 from stores.ingest.formats import BY_KEY
-from stores.models import (
-    ColumnMapping,
-    DateOrder,
-    Store,
-    Upload,
-    UploadKind,
-    UploadStatus,
-)
-from stores.upload_loading import (
-    OPEN_STATUSES,
-    header_key,
-    is_postgres,
-)
+from stores.ingest.selectors import upload_reread_refusal
+from stores.models import ColumnMapping, DateOrder, Store, Upload, UploadKind, UploadStatus
+from stores.upload_loading import OPEN_STATUSES, header_key, is_postgres
 
 logger = logging.getLogger(__name__)
+
 
 def file_checksum(file: File) -> str:
     digest = hashlib.sha256()
@@ -93,16 +83,10 @@ def upload_reread_dates(*, upload: Upload, user: AbstractBaseUser | AnonymousUse
     for the same file, its dates having been read in the order now refused.
     """
     upload = Upload.objects.select_related("store").get(pk=upload.pk)
-    other = {DateOrder.DMY.value: DateOrder.MDY.value, DateOrder.MDY.value: DateOrder.DMY.value}.get(
-        upload.date_order_assumed
-    )
-    if upload.status != UploadStatus.LOADED or other is None:
-        raise NothingToReread(_("This upload read no dates such as 05/03/2025 by an order it assumed: "
-                                "there is nothing to read the other way."))
-    if later_upload_loaded(upload):
-        raise NothingToReread(_("A later file of this kind has been loaded into the store since: loading this "
-                                "one again would put back the older statuses and amounts it lists. Upload "
-                                "the latest export again instead."))
+    refusal = upload_reread_refusal(upload=upload)
+    if refusal:
+        raise NothingToReread(refusal)
+    other = DateOrder.of(not DateOrder(upload.date_order_assumed).day_first).value
     store = upload.store
     with transaction.atomic():
         Store.objects.filter(pk=store.pk).update(date_order=other)
@@ -124,20 +108,15 @@ def upload_reread_dates(*, upload: Upload, user: AbstractBaseUser | AnonymousUse
             )
 
 
-def later_upload_loaded(upload: Upload) -> bool:
-    """Whether a file of the same kind was loaded into the store after this one."""
-    return (
-        Upload.objects.filter(store_id=upload.store_id, kind=upload.kind, status=UploadStatus.LOADED,
-                              finished_at__gt=upload.finished_at)
-        .exclude(pk=upload.pk)
-        .exists()
-    )
-
-
 def upload_enqueue(*, upload: Upload) -> None:
+    _enqueue(upload.pk)
+
+
+def _enqueue(upload_id: int) -> None:
+    """Process the upload once the transaction commits."""
     from stores.tasks import upload_process_task
 
-    transaction.on_commit(partial(upload_process_task.delay, upload.pk))
+    transaction.on_commit(partial(upload_process_task.delay, upload_id))
 
 
 def column_mapping_save(
@@ -178,8 +157,6 @@ def uploads_requeue_stale(*, older_than: timedelta = timedelta(minutes=10)) -> l
     )
     if is_postgres():
         ids = [pk for pk in ids if not load_postgres.upload_claimed_elsewhere(pk)]
-    from stores.tasks import upload_process_task
-
     for pk in ids:
-        transaction.on_commit(partial(upload_process_task.delay, pk))
+        _enqueue(pk)
     return ids

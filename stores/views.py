@@ -10,17 +10,12 @@ from stores.ingest.selectors import (
     upload_get_for_user,
     upload_list_for_store,
     upload_rejections_preview,
+    upload_reread_refusal,
     upload_store_get_for_user,
 )
 from stores.models import UploadStatus
 from stores.selectors import store_list_for_user
-from stores.services import (
-    NothingToReread,
-    column_mapping_save,
-    later_upload_loaded,
-    upload_create,
-    upload_reread_dates,
-)
+from stores.services import NothingToReread, column_mapping_save, upload_create, upload_reread_dates
 
 
 @login_required
@@ -78,8 +73,7 @@ def upload_detail(request: HttpRequest, slug: str, upload_id: int) -> HttpRespon
             "upload": upload,
             "mapping_form": mapping_form,
             "rejections": upload_rejections_preview(upload=upload),
-            # Reading an older file again would undo what later ones loaded.
-            "can_reread": bool(upload.date_order_assumed) and not later_upload_loaded(upload),
+            "can_reread": not upload_reread_refusal(upload=upload),
             "tab": "uploads",
             "can_upload": True,  # only uploaders reach these pages
         },

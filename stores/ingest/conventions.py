@@ -51,7 +51,7 @@ class Conventions:
     """Per column, for one file; ``defaults`` gives columns their ``default``."""
 
     columns: dict[str, Convention] = field(default_factory=dict)
-    defaults: dict[str, bool] = field(default_factory=dict)
+    defaults: dict[str, bool | None] = field(default_factory=dict)
 
     def __call__(self, column: str) -> Convention:
         if column not in self.columns:

@@ -442,20 +442,15 @@ def _read_written(
     return out
 
 
-_SHARED_ZONE = r"(?i)\d\s*(?:" + "|".join(zones.AMBIGUOUS) + r")(?:\s*\([^()]*\))?\s*$"
+_SHARED_ZONE = r"(?i)\d\s*(?P<zone>" + "|".join(zones.AMBIGUOUS) + r")(?:\s*\([^()]*\))?\s*$"
 
 
 def shared_zone(raw: pd.Series, tz: str) -> np.ndarray:
     """Cells whose time ends with an abbreviation several zones share (CST,
     IST...) that the store's zone ``tz`` does not go by: unreadable, and why."""
-    values = _arrow(raw)
-    found = np.asarray(pc.fill_null(pc.match_substring_regex(values, _SHARED_ZONE), False))
-    if not found.any():
-        return found
-    names = pc.extract_regex(values.filter(pa.array(found)), r"(?i)(?P<z>" + "|".join(zones.AMBIGUOUS) + r")\W*$")
-    foreign = [np.isnan(zones.minutes(name, tz)) if name else False for name in names.field("z").to_pylist()]
-    found[found] = foreign
-    return found
+    named = pc.utf8_upper(pc.extract_regex(_arrow(raw), _SHARED_ZONE).field("zone"))
+    foreign = [name for name in zones.AMBIGUOUS if np.isnan(zones.minutes(name, tz))]
+    return np.asarray(pc.fill_null(pc.is_in(named, value_set=pa.array(foreign, named.type)), False))
 
 
 def _zone_minutes(zone: str, tz: str) -> float:

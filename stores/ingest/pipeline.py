@@ -37,7 +37,6 @@ DEFAULT_MAX_BAD_SHARE = 0.05
 # which a store's date order decides when the file does not: order times and
 # traffic days (validate._days).
 DATE_COLUMNS = ("placed_at", "paid_at", "date")
-DAY_FIRST: dict[str, bool] = {DateOrder.DMY: True, DateOrder.MDY: False}
 logger = logging.getLogger(__name__)
 
 
@@ -75,9 +74,7 @@ def _date_orders(conventions: Conventions) -> tuple[str, str]:
 def _date_order(ways: set[bool]) -> str:
     """One way as a DateOrder; "" for none, or for both (columns or cells
     that disagree say nothing one can keep)."""
-    if len(ways) != 1:
-        return ""
-    return (DateOrder.DMY if ways.pop() else DateOrder.MDY).value
+    return DateOrder.of(ways.pop()).value if len(ways) == 1 else ""
 
 
 class ReportWriter:
@@ -318,9 +315,7 @@ def read_and_stage(
         date_format=fmt.date_format,
         traffic_date=traffic_date,
         currency=currency,
-        conventions=Conventions(
-            defaults=dict.fromkeys(DATE_COLUMNS, DAY_FIRST[date_order]) if date_order in DAY_FIRST else {}
-        ),
+        conventions=Conventions(defaults=dict.fromkeys(DATE_COLUMNS, DateOrder(date_order).day_first)),
     )
     total = max(info.rows_estimate, 0)
     # Read again from the top when a column's way of writing dates or amounts

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
-from stores.models import Role, Store, Upload
+from stores.models import DateOrder, Role, Store, Upload, UploadStatus
 from stores.selectors import AnyUser, store_get_for_user
 
 #: Who may upload, see uploads and map columns.
@@ -23,6 +24,27 @@ def upload_get_for_user(*, user: AnyUser, upload_id: int) -> Upload:
         raise Http404("No such upload")
     store_get_for_user(user=user, slug=upload.store.slug, roles=UPLOAD_ROLES)
     return upload
+
+
+def upload_reread_refusal(*, upload: Upload) -> str:
+    """Why the upload's dates such as 05/03/2025 cannot be read the other
+    way, or "" when they can: it loaded, assumed an order, and no later file
+    of its kind loaded since (reading it again would put back the older
+    statuses and amounts it lists)."""
+    if upload.status != UploadStatus.LOADED or DateOrder(upload.date_order_assumed).day_first is None:
+        return _("This upload read no dates such as 05/03/2025 by an order it assumed: "
+                 "there is nothing to read the other way.")
+    later = (
+        Upload.objects.filter(store_id=upload.store_id, kind=upload.kind, status=UploadStatus.LOADED,
+                              finished_at__gt=upload.finished_at)
+        .exclude(pk=upload.pk)
+        .exists()
+    )
+    if later:
+        return _("A later file of this kind has been loaded into the store since: loading this "
+                 "one again would put back the older statuses and amounts it lists. Upload "
+                 "the latest export again instead.")
+    return ""
 
 
 def upload_list_for_store(*, store: Store, limit: int = 50) -> QuerySet[Upload]:

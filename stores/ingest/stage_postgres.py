@@ -113,24 +113,23 @@ def _order_runs(ids: pa.Array) -> np.ndarray | None:
     return starts if pc.count_distinct(firsts, mode="all").as_py() == len(starts) else None
 
 
+def _numbers_in_runs(starts: np.ndarray, n: int) -> np.ndarray:
+    """1, 2, ... within each run of ``n`` rows whose runs begin at ``starts``."""
+    return (np.arange(n) - np.repeat(starts, np.diff(np.append(starts, n))) + 1).astype(np.int32)
+
+
 def _line_numbers(order_ids: pa.Array, *, together: bool) -> np.ndarray:
     """1, 2, ... for the lines of each order, in file order; ``together``:
     each order's lines come in one run."""
     if together:
-        starts = _run_starts(order_ids)
-        first = np.zeros(len(order_ids), dtype=np.int64)
-        first[starts] = starts - np.concatenate([[0], starts[:-1]])
-        return (np.arange(len(order_ids)) - np.cumsum(first) + 1).astype(np.int32)
+        return _numbers_in_runs(_run_starts(order_ids), len(order_ids))
+    # Otherwise each order's lines brought together (a stable sort keeps file order).
     codes = pc.dictionary_encode(order_ids).indices.to_numpy(zero_copy_only=False)
-    if len(codes) == 0:
-        return np.zeros(0, dtype=np.int32)
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
-    starts = np.ones(len(codes), dtype=bool)
-    starts[1:] = sorted_codes[1:] != sorted_codes[:-1]
-    first = np.maximum.accumulate(np.where(starts, np.arange(len(codes)), 0))
+    starts = np.flatnonzero(np.concatenate([[True], sorted_codes[1:] != sorted_codes[:-1]])) if len(codes) else codes
     numbers = np.empty(len(codes), dtype=np.int32)
-    numbers[order] = np.arange(len(codes)) - first + 1
+    numbers[order] = _numbers_in_runs(starts, len(codes))
     return numbers
 
 
@@ -206,8 +205,7 @@ def _aggregate_orders(work: pa.Table, aggregates: list[tuple], starts: np.ndarra
     grouped by their runs (an integer key hashes faster than the text), else
     by id. A column empty in the whole chunk (most exports leave refunds or
     line totals out) is not aggregated: its partials are empty too."""
-    by_runs = starts is not None
-    key = "order_no" if by_runs else "order_id"
+    key = "order_no" if starts is not None else "order_id"
     if starts is not None:
         run_start = np.zeros(work.num_rows, dtype=np.int64)
         run_start[starts] = 1
