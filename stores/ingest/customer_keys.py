@@ -4,8 +4,9 @@ A file names its buyers by the platform's id (a member name, an email); a
 first import into a store meets every one of them, a million at the largest,
 and must give each the same number wherever it appears again. A dict of
 Python strings would take 150-200 MB for a million; here each key costs its
-own bytes plus 16 (a 64-bit hash and its position, in ``SortedRuns``), and
-the keys themselves stay in arrow arrays.
+own bytes plus 12 (a 64-bit hash and its position, in ``SortedRuns``), and
+the keys themselves stay in arrow arrays; once every key is in (``seal``),
+only the keys are kept.
 
 Exact, not probabilistic: a key whose hash matches is compared with the key
 stored at that position, and the rare key whose hash another key already
@@ -67,5 +68,10 @@ class CustomerKeys:
             if apart.any():
                 for i in fresh[apart].tolist():
                     self._collided[keys[i].as_py()] = int(found[i])
-            self._runs.add(hashes[fresh][~apart], found[fresh][~apart])
+            self._runs.add(hashes[fresh][~apart], found[fresh][~apart].astype(np.int32))
         return found, new
+
+    def seal(self) -> None:
+        """No more lookups: only the keys are kept (``keys``)."""
+        self._runs = SortedRuns()
+        self._collided = {}

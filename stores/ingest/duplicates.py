@@ -7,6 +7,10 @@ runs whose sizes halve from one to the next, so memory grows by 12 bytes a
 row, never holds the rows themselves, and adding a chunk costs its own size
 (amortised), not the file's; a file of millions of rows keeps a few full
 runs and looks a chunk up in each.
+
+A caller whose own checks catch a repeat of the earlier rows (a store's first
+import, where an order listed again fails its unique key) forgets them
+(``forget_before``): memory then stays that of a chunk or two.
 """
 
 from __future__ import annotations
@@ -119,8 +123,10 @@ class SortedRuns:
     set's, and a lookup is a binary search in each run.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, merge: bool = True) -> None:
+        """``merge=False``: one run per ``add``, so that runs can be dropped."""
         self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self._merge = merge
 
     def find(self, hashes: np.ndarray, missing: int = -1) -> np.ndarray:
         """Each hash's value, or ``missing``."""
@@ -137,7 +143,7 @@ class SortedRuns:
             return
         order = np.argsort(hashes, kind="stable")
         self.runs.append((hashes[order], values[order]))
-        while len(self.runs) > 1:
+        while self._merge and len(self.runs) > 1:
             (h2, r2), (h1, r1) = self.runs[-1], self.runs[-2]
             if len(h2) * 2 <= len(h1) or len(h1) + len(h2) > RUN_CAP:
                 break
@@ -145,9 +151,16 @@ class SortedRuns:
 
 
 class DuplicateFinder:
-    def __init__(self) -> None:
+    def __init__(self, *, forgetting: bool = False) -> None:
+        """``forgetting``: the caller will ``forget_before`` as it goes, and
+        the hashes are kept a chunk a run so that old ones can be dropped."""
         # Each row's hash, with the number of the first row that had it.
-        self.seen = SortedRuns()
+        self.seen = SortedRuns(merge=not forgetting)
+
+    def forget_before(self, row: int) -> None:
+        """Stop looking for repeats of the rows before ``row`` (file order):
+        the caller catches those itself. Runs holding a later row are kept."""
+        self.seen.runs = [(run, rows) for run, rows in self.seen.runs if len(rows) and int(rows.max()) >= row]
 
     @property
     def runs(self) -> list[tuple[np.ndarray, np.ndarray]]:

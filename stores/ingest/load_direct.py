@@ -9,10 +9,12 @@ orders or customers, and COPYs each chunk's orders and lines straight into
 ``stores_order`` and ``stores_orderline``, on a thread while the next chunk
 is parsed, inside the load's one transaction: a refused file still leaves
 the database as it was. Keys are drawn from the tables' sequences in blocks;
-customers are numbered as they first appear (``CustomerKeys``), and written
-at the end with their lifetime columns, added up chunk by chunk. Each order's
-rollup columns go to a file on disk (``rollups.spill``) as it is written, so
-the refresh after the load reads them there while the customers are COPYed.
+customers are numbered as they first appear (``CustomerKeys``). Each order's
+rollup columns go to a file on disk (``rollups.spill``) as it is written; the
+refresh after the load reads them there a part at a time, and each part's
+customers are COPYed with their lifetime columns, added up from the same
+orders, while the next part is computed. Per customer the load keeps only its
+key, its id and its number of orders, so memory hardly grows with the file.
 
 What the staged path would do differently, it still does: a file that lists
 an order again in a later chunk (a generic CSV may scatter its lines) hits
@@ -46,7 +48,7 @@ from stores.ingest.stage_postgres import (
     order_partials,
 )
 from stores.models import PAID_STATUSES, Customer, Order, OrderLine, Store, Upload
-from stores.rollups.spill import SpilledOrders
+from stores.rollups.spill import Lifetimes, SpilledOrders
 
 ORDER_COLUMNS = [
     "id", "store_id", "external_id", "customer_id", "placed_at", "paid_at", "status", "amount",
@@ -62,7 +64,6 @@ CUSTOMER_SLICE = 100_000
 # Keys drawn from a sequence at a time: a round trip per quarter million rows.
 ID_BLOCK = 1 << 18
 _ZERO = pa.scalar(Decimal(0), MONEY)
-_NO_TIME = np.iinfo(np.int64)
 
 
 class OrdersScattered(Exception):
@@ -150,16 +151,12 @@ class _Ids:
         return np.concatenate([np.arange(low, high + 1, dtype=np.int64) for low, high, _count in runs])
 
 
-class _Lifetimes:
-    """Each customer's paid orders so far, by position: the lifetime columns."""
+class _Customers:
+    """Each customer position's id and how many orders it placed so far."""
 
     def __init__(self) -> None:
         self.ids = np.empty(0, dtype=np.int64)
-        self.first = np.empty(0, dtype=np.int64)
-        self.last = np.empty(0, dtype=np.int64)
-        self.orders = np.empty(0, dtype=np.int64)
-        self.cents = np.empty(0, dtype=np.int64)
-        self.placed = np.empty(0, dtype=np.int64)  # orders of any status
+        self.placed = np.empty(0, dtype=np.int32)
         self.count = 0
 
     def grow(self, ids: np.ndarray) -> None:
@@ -167,10 +164,10 @@ class _Lifetimes:
         needed = self.count + len(ids)
         if needed > len(self.ids):
             size = max(needed, len(self.ids) + len(self.ids) // 4, 1024)  # a quarter more: memory
-            for name, fill in (("ids", 0), ("first", _NO_TIME.max), ("last", _NO_TIME.min),
-                               ("orders", 0), ("cents", 0), ("placed", 0)):
-                grown = np.full(size, fill, dtype=np.int64)
-                grown[: self.count] = getattr(self, name)[: self.count]
+            for name in ("ids", "placed"):
+                old = getattr(self, name)
+                grown = np.zeros(size, dtype=old.dtype)
+                grown[: self.count] = old[: self.count]
                 setattr(self, name, grown)
         self.ids[self.count : needed] = ids
         self.count = needed
@@ -179,28 +176,21 @@ class _Lifetimes:
         """Orders of any status, each of the customer at ``positions``."""
         np.add.at(self.placed, positions, 1)
 
-    def add(self, positions: np.ndarray, placed_us: np.ndarray, cents: np.ndarray) -> None:
-        """Paid orders, each of the customer at ``positions``."""
-        np.minimum.at(self.first, positions, placed_us)
-        np.maximum.at(self.last, positions, placed_us)
-        np.add.at(self.orders, positions, 1)
-        np.add.at(self.cents, positions, cents)
 
-    def table(self, store_id: int, keys: pa.ChunkedArray) -> pa.Table:
-        n = self.count
-        paid = self.orders[:n] > 0
-        cents = pa.array(self.cents[:n]).cast(pa.decimal128(20, 0))
-        return pa.table(
-            {
-                "id": self.ids[:n],
-                "store_id": np.full(n, store_id, dtype=np.int64),
-                "external_id": keys,
-                "first_paid_at": pa.array(self.first[:n], mask=~paid).cast(pa.timestamp("us")),
-                "last_paid_at": pa.array(self.last[:n], mask=~paid).cast(pa.timestamp("us")),
-                "paid_orders": self.orders[:n],
-                "paid_amount": pc.multiply(cents, pa.scalar(Decimal("0.01"))).cast(CENTS),
-            }
-        )
+def _customer_rows(store_id: int, ids: np.ndarray, keys: pa.Array, lifetimes: Lifetimes) -> pa.Table:
+    paid = lifetimes.paid_orders > 0
+    cents = pa.array(lifetimes.paid_cents).cast(pa.decimal128(20, 0))
+    return pa.table(
+        {
+            "id": ids,
+            "store_id": np.full(len(ids), store_id, dtype=np.int64),
+            "external_id": keys,
+            "first_paid_at": pa.array(lifetimes.first_us, mask=~paid).cast(pa.timestamp("us")),
+            "last_paid_at": pa.array(lifetimes.last_us, mask=~paid).cast(pa.timestamp("us")),
+            "paid_orders": lifetimes.paid_orders,
+            "paid_amount": pc.multiply(cents, pa.scalar(Decimal("0.01"))).cast(CENTS),
+        }
+    )
 
 
 def _cents(values: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -229,12 +219,6 @@ def _as_cents(money: pa.Array) -> np.ndarray:
     return pc.multiply(money, pa.scalar(Decimal(100))).cast(pa.int64()).to_numpy(zero_copy_only=False)
 
 
-def _epoch_seconds(us: np.ndarray) -> np.ndarray:
-    """Whole seconds as PostgreSQL's ``extract(epoch ...)::bigint`` gives them
-    (half a second rounds away from zero)."""
-    return np.sign(us) * ((np.abs(us) + 500_000) // 1_000_000)
-
-
 def _epoch_us(moments: pa.ChunkedArray) -> np.ndarray:
     unit_type = pa.timestamp("us", tz=moments.type.tz)
     return pc.cast(moments, unit_type, safe=False).cast(pa.int64()).to_numpy(zero_copy_only=False)
@@ -243,6 +227,10 @@ def _epoch_us(moments: pa.ChunkedArray) -> np.ndarray:
 class DirectStager(PostgresStager):
     """Orders COPYed into the real tables (traffic is staged as usual).
     Create inside the load's transaction, after ``lock_store``."""
+
+    # An order COPYed already that a later chunk lists again fails its unique
+    # key (OrdersScattered): so does a repeat of one of its lines.
+    catches_repeated_orders = True
 
     def __init__(self, *, store: Store, upload: Upload) -> None:
         super().__init__()
@@ -258,8 +246,8 @@ class DirectStager(PostgresStager):
         self._savepoint = transaction.savepoint()
         self.counts = LoadCounts()
         self.earliest: datetime | None = None
-        self._customers = CustomerKeys()
-        self._lifetimes = _Lifetimes()
+        self._keys = CustomerKeys()
+        self._customers = _Customers()
         # The rollups' columns of every order, for the refresh after the load.
         self.spilled = SpilledOrders(owner=f"upload{self.upload.pk}")
 
@@ -290,6 +278,10 @@ class DirectStager(PostgresStager):
             super().wait()
             self._order_ids.settle()
             self._customer_ids.settle()
+            if self.spilled.lifetimes_to is not None:
+                if not self.spilled.lifetimes_handed:
+                    raise RuntimeError("customers are written as the refresh reads the spilled orders: refresh first")
+                self._keys = CustomerKeys()  # all written
         except IntegrityError as exc:
             cause = exc.__cause__
             diag = getattr(cause, "diag", None)
@@ -306,11 +298,11 @@ class DirectStager(PostgresStager):
         n = partials.num_rows
         buyers = partials.column("customer_id").combine_chunks()
         distinct = pc.unique(buyers.drop_null())
-        positions, new = self._customers.positions(distinct)
+        positions, new = self._keys.positions(distinct)
         if self._order_ids.short_of(n) or self._customer_ids.short_of(int(new.sum())):
             self.wait()  # the connection draws the keys
         order_ids = self._order_ids.take(n)
-        self._lifetimes.grow(self._customer_ids.take(int(new.sum())))
+        self._customers.grow(self._customer_ids.take(int(new.sum())))
         # Each order's customer position; -1 for a guest checkout.
         of_buyer = pc.fill_null(pc.index_in(buyers, value_set=distinct), len(distinct))
         order_position = np.append(positions, -1)[of_buyer.to_numpy()]
@@ -324,13 +316,11 @@ class DirectStager(PostgresStager):
         placed_us = _epoch_us(placed)
         is_paid = pc.is_in(status, value_set=pa.array(list(PAID_STATUSES))).to_numpy(zero_copy_only=False)
         amount_cents, refund_cents = _as_cents(amount), _as_cents(refunded)
-        self._lifetimes.add_placed(order_position[~guest])
-        paid = is_paid & ~guest
-        self._lifetimes.add(order_position[paid], placed_us[paid], (amount_cents - refund_cents)[paid])
+        self._customers.add_placed(order_position[~guest])
         items = pc.coalesce(partials.column("items"), partials.column("quantity"), pa.scalar(0, pa.int64()))
         channel = pc.coalesce(partials.column("channel"), pa.scalar("other"))
         self.spilled.add(pa.table({
-            "order_id": order_ids, "customer": order_position, "epoch": _epoch_seconds(placed_us),
+            "order_id": order_ids, "customer": order_position, "placed_us": placed_us,
             "paid": is_paid, "inquired": pc.fill_null(partials.column("inquired"), False),
             "channel": channel, "amount_cents": amount_cents, "refund_cents": refund_cents, "items": items,
         }))
@@ -339,7 +329,7 @@ class DirectStager(PostgresStager):
                 "id": order_ids,
                 "store_id": np.full(n, self.store.pk, dtype=np.int64),
                 "external_id": partials.column("order_id"),
-                "customer_id": pa.array(np.append(self._lifetimes.ids[: self._lifetimes.count], 0)[order_position],
+                "customer_id": pa.array(np.append(self._customers.ids[: self._customers.count], 0)[order_position],
                                         mask=guest),
                 "placed_at": placed,
                 "paid_at": partials.column("paid_at"),
@@ -376,26 +366,29 @@ class DirectStager(PostgresStager):
         self._copier.start(jobs)
 
     def complete(self) -> LoadCounts:
-        """Start writing the customers; what the load did. Call once the file
-        is read, and ``wait()`` before using the connection again: the
-        rollups are computed from ``spilled`` meanwhile."""
+        """What the load did; call once the file is read. The customers are
+        written as the rollup refresh reads the spilled orders' parts
+        (``rollups_refresh(spilled=...)``), and ``wait()`` before using the
+        connection again."""
         self.finish()  # the last COPY has ended
-        lifetimes = self._lifetimes
-        n = lifetimes.count
-        self.spilled.finish(lifetimes.ids[:n].copy(), lifetimes.placed[:n].copy())
-        self.counts.customers_created = self._customers.count
-        if n:
-            customers = lifetimes.table(self.store.pk, self._customers.keys())
-            # In key order the unique (store, external id) index grows at its right
-            # edge (the ids are in first-seen order either way): 1.2 s instead of
-            # 1.4-1.6 for 210k customers.
-            customers = customers.take(pc.sort_indices(customers, [("external_id", "ascending")]))
-            self._copier.start([_copy_slices(Customer._meta.db_table, CUSTOMER_COLUMNS, customers, CUSTOMER_SLICE)])
-        # Only the table being written is needed now: the rollups need the room.
-        self._customers, self._lifetimes = CustomerKeys(), _Lifetimes()
+        n = self._customers.count
+        self.spilled.finish(self._customers.ids[:n].copy(), self._customers.placed[:n].copy(),
+                            lifetimes_to=self._write_customers)
+        self._customers = _Customers()
+        self._keys.seal()
+        self.counts.customers_created = n
         if self.spilled.low_epoch is not None:
             self.earliest = datetime.fromtimestamp(self.spilled.low_epoch, tz=UTC)
         return self.counts
 
+    def _write_customers(self, lifetimes: Lifetimes) -> None:
+        """COPY a part's customers on the thread, in key order: the unique
+        (store, external id) index then takes them left to right."""
+        if not len(lifetimes.positions):
+            return
+        customers = _customer_rows(self.store.pk, self.spilled.customer_ids[lifetimes.positions],
+                                   self._keys.keys().take(pa.array(lifetimes.positions)), lifetimes)
+        customers = customers.take(pc.sort_indices(customers, [("external_id", "ascending")]))
+        self._copier.start([_copy_slices(Customer._meta.db_table, CUSTOMER_COLUMNS, customers, CUSTOMER_SLICE)])
 
 __all__ = ["DirectStager", "OrdersScattered", "store_is_new"]

@@ -21,6 +21,8 @@ _BY_RANK = {v: k for k, v in _RANK.items()}
 
 
 class OrmStager:
+    catches_repeated_orders = False  # the orders are added up when applied
+
     def __init__(self) -> None:
         self.frames: dict[str, list[pd.DataFrame]] = {}
 

@@ -30,6 +30,7 @@ from stores.ingest.errors import IngestError, NeedsMappingError
 from stores.ingest.formats import FORMATS, Format, best_score, detect, mapped_format
 from stores.ingest.formats.base import CHECK_FIELDS, ORDER_FIELDS, REQUIRED
 from stores.ingest.validate import REPORT_COLUMNS, Context, validate_orders, validate_traffic
+from stores.memory import release_memory
 from stores.models import DateOrder
 
 DEFAULT_MAX_BAD_SHARE = 0.05
@@ -41,6 +42,12 @@ logger = logging.getLogger(__name__)
 
 
 class Stager(Protocol):
+    # True when an order listed again after its rows were staged fails the
+    # load (the first import's unique key; it is then read the staged way):
+    # exact duplicate lines are then looked for among the open order's rows
+    # and the chunk's only, and memory does not grow with the file.
+    catches_repeated_orders: bool
+
     def stage(self, kind: str, frame: pd.DataFrame) -> None: ...
 
     def reset(self) -> None:
@@ -207,7 +214,9 @@ def _read_pass(
     the caller)."""
     validate = validate_orders if fmt.kind == "orders" else validate_traffic
     reported_bad = 0
-    duplicates = DuplicateFinder()
+    forgetting = fmt.kind == "orders" and stager.catches_repeated_orders
+    duplicates = DuplicateFinder(forgetting=forgetting)
+    open_order = _OpenOrder()
     conflicts = OrderConflicts(resolved) if fmt.kind == "orders" else None
     carry: pd.DataFrame | None = None
     for chunk in chunks:
@@ -255,7 +264,30 @@ def _read_pass(
         if len(good):
             stager.stage(fmt.kind, good)
             result.rows_staged += len(good)
+        if forgetting:
+            duplicates.forget_before(open_order.first_row(good))
     report.add(_unsplit(bad_rows[reported_bad:]))
+
+
+class _OpenOrder:
+    """The order the rows staged so far end on: its next lines may open the
+    next chunk, so repeats of its rows are still looked for there."""
+
+    def __init__(self) -> None:
+        self._order_id: object = None
+        self._first_row = 0
+
+    def first_row(self, good: pd.DataFrame) -> int:
+        """The first row of the order ``good`` (the chunk's staged rows) ends on."""
+        if len(good):
+            ids = good["order_id"].to_numpy()
+            same = ids == ids[-1]
+            if not same.all():
+                self._first_row = int(good["row_no"].iloc[len(ids) - int(np.argmin(same[::-1]))])
+            elif ids[-1] != self._order_id:  # the chunk is one order, begun in it
+                self._first_row = int(good["row_no"].iloc[0])
+            self._order_id = ids[-1]
+        return self._first_row
 
 
 def _unsplit(bad_rows: list[reader.BadRow]) -> pd.DataFrame:
@@ -336,8 +368,8 @@ def read_and_stage(
             continue
         break
     # The chunks' buffers back to the system: the load's next steps (its
-    # rollups) need the memory, and arrow's allocator keeps what it freed.
-    pa.default_memory_pool().release_unused()
+    # rollups) need the memory, and the allocators keep what they freed.
+    release_memory()
     result.date_order_settled, result.date_order_assumed = _date_orders(ctx.conventions)
     result.rows_read += len(bad_rows)
     result.rows_rejected += len(bad_rows)

@@ -310,6 +310,8 @@ def csv_bytes(table: pa.Table) -> bytes:
 
 
 class PostgresStager:
+    catches_repeated_orders = False  # staging adds an order's rows up, wherever they are
+
     def __init__(self) -> None:
         self.kinds: set[str] = set()
         self.orders_unique = True

@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from stores.bulk import rows_insert
+from stores.memory import release_memory
 from stores.models import (
     PAID_STATUSES,
     CustomerBaseDaily,
@@ -441,7 +442,8 @@ def rollups_refresh(
             _epoch_to_day(pd.Series([spilled.low_epoch, spilled.high_epoch]), store).tolist())
         count = spilled.count
         first_day = low if low is not None else to_day(timezone.localdate())
-        part_of = spilled.plan(part_orders) if count > part_orders else np.zeros(0, dtype=np.int64)
+        part_of = spilled.plan(part_orders) if count > part_orders else np.zeros(0, dtype=np.int32)
+        release_memory()  # the read's chunks and the plan's sorting
         parts = int(part_of.max()) + 1 if len(part_of) else 1
         empty = pd.DataFrame(columns=compute.HISTORY_COLUMNS)
         frames = ((orders, empty) for orders in spilled.parts(store, part_of, parts))
@@ -512,6 +514,7 @@ def _compute(
         base_parts.append(
             compute.customer_base_daily(orders, history, windows, first_day, last_day, days=days))
         del orders, history, days
+        release_memory()  # each part's working set, not the sum of them
     sales = _add_up(sales_parts, ["day", "channel"])
     customers = _add_up(customer_parts, ["grain", "day", "segment"])
     bases = _add_up(base_parts, ["day"])

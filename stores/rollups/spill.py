@@ -8,14 +8,17 @@ database is then free to write the customers meanwhile, and memory stays
 that of one part, as when reading from the database.
 
 Customers are numbered by the load (``positions``, 0..n-1); ``customer_ids``
-maps them to their keys when the parts are read.
+maps them to their keys when the parts are read. Their lifetime columns are
+added up from the same parts, as they are read (``Lifetimes``), and handed to
+the load to write: the load keeps nothing per customer but a key and a count.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +34,7 @@ SCHEMA = pa.schema(
     [
         ("order_id", pa.int64()),
         ("customer", pa.int64()),  # the load's position of the customer; -1: a guest
-        ("epoch", pa.int64()),
+        ("placed_us", pa.int64()),  # microseconds since 1970, UTC
         ("paid", pa.bool_()),
         ("inquired", pa.bool_()),
         ("channel", pa.string()),
@@ -40,6 +43,41 @@ SCHEMA = pa.schema(
         ("items", pa.int64()),
     ]
 )
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """The lifetime columns of the customers at ``positions``, from their paid
+    orders: first and last placed (microseconds; meaningless where
+    ``paid_orders`` is 0), how many, and what they came to in cents."""
+
+    positions: np.ndarray
+    first_us: np.ndarray
+    last_us: np.ndarray
+    paid_orders: np.ndarray
+    paid_cents: np.ndarray
+
+    @classmethod
+    def of(cls, positions: np.ndarray, orders: pa.Table) -> Lifetimes:
+        """``positions``: sorted, holding every customer of ``orders``."""
+        customer = orders.column("customer").to_numpy()
+        paid = orders.column("paid").to_numpy(zero_copy_only=False) & (customer >= 0)
+        at = np.searchsorted(positions, customer[paid])
+        placed = orders.column("placed_us").to_numpy()[paid]
+        cents = (orders.column("amount_cents").to_numpy() - orders.column("refund_cents").to_numpy())[paid]
+        n = len(positions)
+        first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        np.minimum.at(first, at, placed)
+        np.maximum.at(last, at, placed)
+        return cls(positions, first, last, np.bincount(at, minlength=n),
+                   np.bincount(at, weights=cents, minlength=n).astype(np.int64))
+
+
+def epoch_seconds(us: np.ndarray) -> np.ndarray:
+    """Whole seconds as PostgreSQL's ``extract(epoch ...)::bigint`` gives them
+    (half a second rounds away from zero)."""
+    return np.sign(us) * ((np.abs(us) + 500_000) // 1_000_000)
 
 
 class SpilledOrders:
@@ -62,22 +100,29 @@ class SpilledOrders:
         self.high_epoch: int | None = None
         self.customer_ids = np.empty(0, dtype=np.int64)
         self.orders_per_customer = np.empty(0, dtype=np.int64)
+        self.lifetimes_to: Callable[[Lifetimes], None] | None = None
+        self.lifetimes_handed = False  # every customer's, once the parts were read
 
     def add(self, orders: pa.Table) -> None:
         assert self._writer is not None, "add() after finish()"
         self._writer.write_table(orders.select(SCHEMA.names).cast(SCHEMA))
-        epochs = orders.column("epoch").to_numpy()
+        epochs = epoch_seconds(orders.column("placed_us").to_numpy())
         if len(epochs):
             low, high = int(epochs.min()), int(epochs.max())
             self.low_epoch = low if self.low_epoch is None else min(self.low_epoch, low)
             self.high_epoch = high if self.high_epoch is None else max(self.high_epoch, high)
         self.count += orders.num_rows
 
-    def finish(self, customer_ids: np.ndarray, orders_per_customer: np.ndarray) -> None:
-        """No more orders: each customer position's key and order count."""
+    def finish(self, customer_ids: np.ndarray, orders_per_customer: np.ndarray,
+               lifetimes_to: Callable[[Lifetimes], None] | None = None) -> None:
+        """No more orders: each customer position's key and order count.
+        ``lifetimes_to``: called with each part's customers' ``Lifetimes`` as
+        ``parts`` reads them."""
         self._end_writing()
         self.customer_ids = customer_ids
         self.orders_per_customer = orders_per_customer
+        self.lifetimes_to = lifetimes_to
+        self.lifetimes_handed = len(customer_ids) == 0
 
     def _end_writing(self) -> None:
         if self._writer is not None:
@@ -97,31 +142,38 @@ class SpilledOrders:
         running total of orders, biggest customers first."""
         n = self.orders_per_customer
         order = np.lexsort((self.customer_ids, -n))
-        running = np.cumsum(n[order]) - n[order]
+        running = np.cumsum(n[order], dtype=np.int64) - n[order]
         cuts = running // max(part_orders, 1)
-        parts = np.empty(len(n), dtype=np.int64)
+        parts = np.empty(len(n), dtype=np.int32)
         parts[order] = np.unique(cuts, return_inverse=True)[1]
         return parts
 
     def parts(self, store: Store, part_of: np.ndarray, count: int) -> Iterator[pd.DataFrame]:
         """Each part's orders as ``load_orders`` gives them (guest orders go
-        by id, as there)."""
+        by id, as there); its customers' lifetimes go to ``lifetimes_to``."""
         assert self.path is not None and self._writer is None, "parts() after finish(), before close()"
         reader = ipc.open_file(str(self.path))
         for index in range(count):
             if count == 1:
-                yield self._frame(store, reader.read_all())
-                return
-            pieces = []
-            for i in range(reader.num_record_batches):
-                batch = reader.get_batch(i)
-                customer = batch.column("customer").to_numpy()
-                guest = customer < 0
-                mine = np.zeros(len(customer), dtype=bool)
-                mine[~guest] = part_of[customer[~guest]] == index
-                mine[guest] = batch.column("order_id").to_numpy()[guest] % count == index
-                pieces.append(batch.filter(pa.array(mine)))
-            yield self._frame(store, pa.Table.from_batches(pieces, schema=SCHEMA))
+                table = reader.read_all()
+                positions = np.arange(len(self.customer_ids))
+            else:
+                pieces = []
+                for i in range(reader.num_record_batches):
+                    batch = reader.get_batch(i)
+                    customer = batch.column("customer").to_numpy()
+                    guest = customer < 0
+                    mine = np.zeros(len(customer), dtype=bool)
+                    mine[~guest] = part_of[customer[~guest]] == index
+                    mine[guest] = batch.column("order_id").to_numpy()[guest] % count == index
+                    pieces.append(batch.filter(pa.array(mine)))
+                table = pa.Table.from_batches(pieces, schema=SCHEMA)
+                positions = np.flatnonzero(part_of == index)
+            if self.lifetimes_to is not None:
+                self.lifetimes_to(Lifetimes.of(positions, table))
+            if index == count - 1:
+                self.lifetimes_handed = True
+            yield self._frame(store, table)
 
     def _frame(self, store: Store, table: pa.Table) -> pd.DataFrame:
         customer = table.column("customer").to_numpy()
@@ -131,7 +183,7 @@ class SpilledOrders:
             {
                 "order_id": table.column("order_id").to_numpy(),
                 "customer_id": ids,
-                "day": _epoch_days(table.column("epoch").to_numpy(), store),
+                "day": _epoch_days(epoch_seconds(table.column("placed_us").to_numpy()), store),
                 "paid": table.column("paid").to_numpy(zero_copy_only=False),
                 "inquired": table.column("inquired").to_numpy(zero_copy_only=False),
                 "channel": table.column("channel").to_pandas(),

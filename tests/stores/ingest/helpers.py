@@ -21,6 +21,8 @@ TABLES = (Order, OrderLine, Customer, TrafficDaily)
 class ListStager:
     """Keeps what the pipeline stages, in memory (no database)."""
 
+    catches_repeated_orders = False
+
     def __init__(self) -> None:
         self.frames: list[pd.DataFrame] = []
 

@@ -125,3 +125,19 @@ def test_duplicate_finder_agrees_with_a_dict_across_many_chunks(monkeypatch):
         assert got.tolist() == expected
         row += size
     assert len(finder.runs) > 3 and all(len(h) <= 64 for h, _ in finder.runs)
+
+
+def test_a_forgetting_duplicate_finder_keeps_what_it_was_not_told_to_forget():
+    finder = DuplicateFinder(forgetting=True)
+    chunks = [["a", "b"], ["c", "a"], ["d", "b"], ["c", "e"]]
+    row = 2
+    got = []
+    for cells in chunks:
+        rows = np.arange(row, row + len(cells))
+        got.append(finder.first_rows(pd.DataFrame({"a": cells}, dtype="str"), rows).tolist())
+        row += len(cells)
+        finder.forget_before(row - 1)  # the chunk's last row stays open
+    # "a" (row 2) is found from the next chunk; "b" (row 3) was forgotten by
+    # then; "c" (row 4) too, two chunks on; each kept chunk is one run.
+    assert got == [[0, 0], [0, 2], [0, 0], [0, 0]]
+    assert len(finder.runs) == 1

@@ -44,7 +44,9 @@ def direct_load(store: Store, path: Path, block_bytes: int) -> load_direct.Direc
         try:
             read_and_stage(path=path, tz=store.timezone, kind="orders", stager=stager, report=report,
                            block_bytes=block_bytes)
-            load_postgres.apply(stager=stager, store=store, upload=upload)
+            counts = load_postgres.apply(stager=stager, store=store, upload=upload)
+            if counts.since is not None:  # as upload_loading does: the customers are written meanwhile
+                rollups_refresh(store=store, spilled=stager.spilled, before_write=stager.wait, lifetimes=False)
         except BaseException:
             stager.abandon()
             raise
@@ -273,3 +275,40 @@ def test_keys_drawn_alone_are_one_contiguous_block():
         cursor.execute("SELECT last_value FROM test_block")
         (last,) = cursor.fetchone()
     assert last == 12  # one block of four times the first take, no key lost
+
+
+@pytest.mark.parametrize("where", ["beside", "far"])
+def test_repeated_lines_of_a_first_import_are_rejected_wherever_they_are(tmp_path, settings, caplog, where):
+    """The first import looks for a repeated line only among its open order's
+    rows and its chunk's: a repeat further on is of an order written already,
+    which its unique key catches, and the file is then read the staged way.
+    Either way each repeat is rejected, naming its first row, and counted once."""
+    settings.INGEST_BLOCK_BYTES = 2048  # dozens of chunks, some of them opening on a repeat
+    settings.INGEST_MAX_BAD_SHARE = 0.5
+    clean = orders_file(tmp_path / "clean.csv", scatter=False)
+    header, *lines = clean.read_text().splitlines()
+    repeats: dict[int, int] = {}  # row of the repeat -> row it repeats (the header is row 1)
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        if where == "beside" and i % 3 == 1:
+            repeats[len(out) + 2] = len(out) + 1
+            out.append(line)
+    if where == "far":
+        for i in (0, 1, 2):
+            out.append(lines[i])
+            repeats[len(out) + 1] = i + 2
+    path = tmp_path / "repeated.csv"
+    path.write_text(header + "\n" + "\n".join(out) + "\n")
+    store, by_orm = StoreFactory(), StoreFactory()
+    upload = load(store, path)
+    assert upload.status == UploadStatus.LOADED, upload.error
+    assert ("loaded through staging" in caplog.text) == (where == "far")
+    assert upload.rows_rejected == len(repeats) and upload.rows_loaded == len(lines)
+    orm_load(by_orm, clean)
+    assert snapshot(store) == snapshot(by_orm)
+    assert lifetimes(store) == lifetimes(by_orm)
+    report = upload.error_report.read().decode("utf-8-sig").splitlines()[1:]
+    assert [line.split(",")[:3] for line in report] == [
+        [str(row), "", f"exact duplicate of row {first}"] for row, first in sorted(repeats.items())
+    ]
