@@ -108,6 +108,9 @@ class Store(models.Model):
     churn_window_days = models.PositiveIntegerField(
         _("churn window (days)"), default=180, validators=[MinValueValidator(1)]
     )
+    # The zone and windows the stored rollups were computed under
+    # (stores.rollups.refresh.rollups_basis): others mean computing them all again.
+    rollups_basis = models.CharField(max_length=100, blank=True, editable=False)
     # Learnt from the files that show it (a 13/03/2025), and used for those
     # that do not: a store's small daily export often has only days 1-12.
     date_order = models.CharField(

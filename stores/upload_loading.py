@@ -301,7 +301,11 @@ def _finish_load(
     transaction; returns when the rollups began and ended. ``spilled``: a
     first import's orders, as it kept them (``rollups_refresh``)."""
     applied = time.perf_counter()
-    if counts.since is not None:
+    if counts.rollup_delta is not None:
+        from stores.rollups.delta import delta_finish
+
+        delta_finish(counts.rollup_delta)
+    elif counts.since is not None:
         from stores.rollups import rollups_refresh
         from stores.rollups.refresh import PART_ORDERS
 

@@ -219,6 +219,3 @@ def _apply_traffic(df: pd.DataFrame, store: Store, upload: Upload, counts: LoadC
     )
     counts.traffic_updated = sum(1 for r in rows if (r.date, r.channel) in existing)
     counts.traffic_created = len(rows) - counts.traffic_updated
-    since = min(d for d, _ in agg.index)
-    if counts.since is None or since < counts.since:
-        counts.since = since

@@ -19,6 +19,7 @@ from stores.ingest.load_direct import DirectStager
 from stores.ingest.results import LoadCounts
 from stores.ingest.stage_postgres import STATUS_RANK, PostgresStager
 from stores.models import Customer, Order, OrderLine, Store, TrafficDaily, Upload
+from stores.rollups.delta import delta_begin
 from stores.rollups.refresh import lifetime_aggregates, update_customer_lifetimes
 
 # Namespaces of our advisory locks (the first int of the two-int form).
@@ -167,6 +168,17 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
         params,
     )
     cursor.execute("ANALYZE ingest_customers")
+    earliest = min(m for m in (old_min, new_min) if m is not None) if (old_min or new_min) else None
+    counts.since = _local_date(earliest, store.timezone)  # type: ignore[assignment]
+    if counts.since is not None:
+        # The touched customers' share of the rollups, before the writes below.
+        counts.rollup_delta = delta_begin(
+            store=store, since=counts.since,
+            customers_sql="SELECT id AS customer_id FROM ingest_customers "
+                          "UNION SELECT old_customer_id FROM ingest_orders",
+            guest_orders_sql="SELECT id FROM ingest_orders "
+                             "WHERE customer_id IS NULL OR (NOT is_new AND old_customer_id IS NULL)",
+        )
     # The store lock keeps "not there yet" true until commit: plain inserts.
     cursor.execute(
         f"""
@@ -267,8 +279,6 @@ def _apply_orders(cursor, stager: PostgresStager, store: Store, upload: Upload, 
         """
     )
     counts.lines_written = cursor.rowcount
-    earliest = min(m for m in (old_min, new_min) if m is not None) if (old_min or new_min) else None
-    counts.since = _local_date(earliest, store.timezone)  # type: ignore[assignment]
     cursor.execute("DROP TABLE IF EXISTS ingest_orders, ingest_customers, ingest_lines_changed")
     cursor.execute("SET LOCAL work_mem TO DEFAULT")
 
@@ -292,16 +302,14 @@ def _apply_traffic(cursor, store: Store, upload: Upload, counts: LoadCounts) -> 
                 visitors = EXCLUDED.visitors, page_views = EXCLUDED.page_views,
                 inquirers = EXCLUDED.inquirers, inquiry_placers = EXCLUDED.inquiry_placers,
                 upload_id = EXCLUDED.upload_id
-            RETURNING (xmax = 0) AS inserted, date
+            RETURNING (xmax = 0) AS inserted
         )
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), min(date),
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
                (SELECT sum(rows) FROM agg)
         FROM up
         """,
         {"store": store.pk, "upload": upload.pk},
     )
-    created, updated, since, rows = cursor.fetchone()
+    created, updated, rows = cursor.fetchone()
     counts.traffic_created, counts.traffic_updated = created, updated
     counts.rows_loaded += int(rows or 0)
-    if since is not None and (counts.since is None or since < counts.since):
-        counts.since = since

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 EPOCH = date(1970, 1, 1)
 PAID_SQL = ", ".join(f"'{status}'" for status in PAID_STATUSES)
+
+
+def rollups_basis(store: Store) -> str:
+    """What a store's rollups depend on besides its orders: rollups written
+    under another zone or other windows must be computed again in full."""
+    return f"{store.timezone}|{store.nurture_window_days}|{store.churn_window_days}"
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,17 @@ def _epoch_to_day(epochs: pd.Series, store: Store) -> np.ndarray:
     return np.where(mask, compute.NONE, days)
 
 
+class Selection(Protocol):
+    """Which of the store's orders a refresh reads: all, or some customers'."""
+
+    @property
+    def whole(self) -> bool: ...
+
+    def customers_condition(self) -> tuple[str, list[Any]]: ...
+
+    def orders_condition(self) -> tuple[str, list[Any]]: ...
+
+
 @dataclass(frozen=True)
 class Part:
     """The customers ``plan_parts`` put in part ``index`` of ``count``, and the
@@ -119,9 +136,18 @@ class Part:
     index: int = 0
     count: int = 1
 
-    def customers_sql(self) -> str:
-        """A condition keeping this part's customers (one parameter: ``index``)."""
-        return f"customer_id IN (SELECT customer_id FROM {PARTS_TABLE} WHERE part = %s)"  # noqa: S608 (our table)
+    @property
+    def whole(self) -> bool:
+        return self.count == 1
+
+    def customers_condition(self) -> tuple[str, list[Any]]:
+        """SQL keeping this part's customers' orders, and its parameters."""
+        return f"customer_id IN (SELECT customer_id FROM {PARTS_TABLE} WHERE part = %s)", [self.index]  # noqa: S608 (our table)
+
+    def orders_condition(self) -> tuple[str, list[Any]]:
+        """SQL keeping this part's orders (its customers' and its guests'), and its parameters."""
+        customers, params = self.customers_condition()
+        return f"({customers} OR (customer_id IS NULL AND id %% %s = %s))", [*params, self.count, self.index]
 
 
 PARTS_TABLE = "rollup_customer_parts"
@@ -168,15 +194,16 @@ def _instant(epoch: int) -> Any:
     return connection.ops.adapt_datetimefield_value(datetime.fromtimestamp(epoch, tz=UTC))
 
 
-def load_orders(store: Store, since_epoch: int | None, part: Part = Part(), raw: Any = None) -> pd.DataFrame:  # noqa: B008 (frozen)
+def load_orders(store: Store, since_epoch: int | None, part: Selection = Part(), raw: Any = None) -> pd.DataFrame:  # noqa: B008 (frozen)
     where = "store_id = %s"
     params: list[Any] = [store.pk]
     if since_epoch is not None:
         where += " AND placed_at >= %s"  # plain column: the (store, placed_at) index serves it
         params.append(_instant(since_epoch))
-    if part.count > 1:
-        where += f" AND ({part.customers_sql()} OR (customer_id IS NULL AND id %% %s = %s))"
-        params += [part.index, part.count, part.index]
+    if not part.whole:
+        condition, condition_params = part.orders_condition()
+        where += f" AND {condition}"
+        params += condition_params
     sql = (
         f"SELECT id, customer_id, {_epoch_sql('placed_at')}, "  # noqa: S608 (our fragments; values are parameters)
         f"CASE WHEN status IN ({PAID_SQL}) THEN 1 ELSE 0 END, "
@@ -199,10 +226,11 @@ def load_orders(store: Store, since_epoch: int | None, part: Part = Part(), raw:
     return raw[compute.ORDER_COLUMNS]
 
 
-def load_history(store: Store, before_epoch: int, part: Part = Part(), raw: Any = None) -> pd.DataFrame:  # noqa: B008 (frozen)
+def load_history(store: Store, before_epoch: int, part: Selection = Part(), raw: Any = None) -> pd.DataFrame:  # noqa: B008 (frozen)
     epoch = _epoch_sql("placed_at")
     paid = f"status IN ({PAID_SQL})"
-    in_part = f" AND {part.customers_sql()}" if part.count > 1 else ""
+    in_part, part_params = part.customers_condition() if not part.whole else ("", [])
+    in_part = f" AND {in_part}" if in_part else ""
     sql = (
         f"SELECT customer_id, MAX(CASE WHEN {paid} THEN {epoch} END), "  # noqa: S608 (our fragments; values are parameters)
         f"SUM(CASE WHEN {paid} THEN 1 ELSE 0 END), MIN(CASE WHEN {paid} THEN {epoch} END), "
@@ -210,9 +238,7 @@ def load_history(store: Store, before_epoch: int, part: Part = Part(), raw: Any 
         f"FROM stores_order WHERE store_id = %s AND customer_id IS NOT NULL AND placed_at < %s{in_part} "
         f"GROUP BY customer_id"
     )
-    params: list[Any] = [store.pk, _instant(before_epoch)]
-    if part.count > 1:
-        params.append(part.index)
+    params: list[Any] = [store.pk, _instant(before_epoch), *part_params]
     raw = _read_sql(
         sql, params,
         ["customer_id", "last_paid", "paid_count", "first_paid", "last_placed", "last_inquired"],
@@ -435,6 +461,9 @@ def rollups_refresh(
     started = time.perf_counter()
     windows = compute.Windows(store.nurture_window_days, store.churn_window_days)
     since_day: int | None = None
+    basis = rollups_basis(store)
+    if since is not None and store.rollups_basis != basis:
+        since = None  # written under another zone or windows (or never): all of them again
     if spilled is not None:
         if since is not None:
             raise ValueError("spilled orders are a whole store's: refresh from the start")
@@ -482,6 +511,9 @@ def rollups_refresh(
                 _refresh_customer_lifetimes(
                     store, None if since is None else _local_midnight_epoch(store, since)
                 )
+    if since is None and store.rollups_basis != basis:
+        Store.objects.filter(pk=store.pk).update(rollups_basis=basis)
+        store.rollups_basis = basis
     result = RollupRefreshResult(
         store_id=store.pk,
         from_date=None if since_day is None else from_day(since_day),
@@ -518,5 +550,6 @@ def _compute(
     sales = _add_up(sales_parts, ["day", "channel"])
     customers = _add_up(customer_parts, ["grain", "day", "segment"])
     bases = _add_up(base_parts, ["day"])
-    # A missing day reads as zeros; storing none keeps full and partial refreshes alike.
+    # A missing row reads as zeros; storing none keeps every kind of refresh alike.
+    customers = customers[customers.drop(columns=["grain", "day", "segment"]).to_numpy().any(axis=1)]
     return sales, customers, bases[bases.drop(columns="day").to_numpy().any(axis=1)]
