@@ -115,7 +115,11 @@ def _epoch_to_day(epochs: pd.Series, store: Store) -> np.ndarray:
 
 
 class Selection(Protocol):
-    """Which of the store's orders a refresh reads: all, or some customers'."""
+    """Which of the store's orders a refresh reads: all of ``table`` (shaped
+    like stores_order), or some customers' there."""
+
+    @property
+    def table(self) -> str: ...
 
     @property
     def whole(self) -> bool: ...
@@ -135,6 +139,7 @@ class Part:
 
     index: int = 0
     count: int = 1
+    table = "stores_order"
 
     @property
     def whole(self) -> bool:
@@ -209,7 +214,7 @@ def load_orders(store: Store, since_epoch: int | None, part: Selection = Part(),
         f"CASE WHEN status IN ({PAID_SQL}) THEN 1 ELSE 0 END, "
         f"CASE WHEN inquired THEN 1 ELSE 0 END, channel, "
         f"{_cents_sql('amount')}, {_cents_sql('refunded_amount')}, items "
-        f"FROM stores_order WHERE {where}"
+        f"FROM {part.table} WHERE {where}"
     )
     raw = _read_sql(
         sql, params,
@@ -235,7 +240,7 @@ def load_history(store: Store, before_epoch: int, part: Selection = Part(), raw:
         f"SELECT customer_id, MAX(CASE WHEN {paid} THEN {epoch} END), "  # noqa: S608 (our fragments; values are parameters)
         f"SUM(CASE WHEN {paid} THEN 1 ELSE 0 END), MIN(CASE WHEN {paid} THEN {epoch} END), "
         f"MAX({epoch}), MAX(CASE WHEN inquired THEN {epoch} END) "
-        f"FROM stores_order WHERE store_id = %s AND customer_id IS NOT NULL AND placed_at < %s{in_part} "
+        f"FROM {part.table} WHERE store_id = %s AND customer_id IS NOT NULL AND placed_at < %s{in_part} "
         f"GROUP BY customer_id"
     )
     params: list[Any] = [store.pk, _instant(before_epoch), *part_params]
