@@ -32,7 +32,7 @@ from stores.models import (
     TrafficDaily,
 )
 from stores.rollups import compute
-from stores.rollups.refresh import load_history, load_orders, to_day
+from stores.rollups.reads import load_history, load_orders, to_day
 
 ExactFrom = Literal["rollups", "orders"]
 SEGMENTS = compute.SEGMENTS

@@ -36,20 +36,17 @@ from django.utils import timezone
 
 from stores.models import CustomerBaseDaily, CustomerDaily, SalesDaily, Store
 from stores.rollups import compute
-from stores.rollups.refresh import (
-    RollupRefreshResult,
-    _compute,
-    _epoch_sql,
-    _epoch_to_day,
-    _instant,
-    _local_midnight_epoch,
-    _write,
+from stores.rollups.reads import (
+    epoch_sql,
+    epoch_to_day,
     from_day,
+    instant,
     load_history,
     load_orders,
-    rollups_basis,
+    local_midnight_epoch,
     to_day,
 )
+from stores.rollups.refresh import RollupRefreshResult, rollups_basis, rollups_of, rollups_write
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +125,7 @@ def delta_begin(*, store: Store, since: date, customers_sql: str, guest_orders_s
     started = time.perf_counter()
     windows = compute.Windows(store.nurture_window_days, store.churn_window_days)
     since_day = to_day(since) - windows.churn_days - 1
-    load_epoch = _local_midnight_epoch(store, from_day(compute.earliest_period_start(since_day)))
+    load_epoch = local_midnight_epoch(store, from_day(compute.earliest_period_start(since_day)))
     with connection.cursor() as cursor:
         # Compiling these small reads costs more than running them (0.4 s).
         cursor.execute("SET LOCAL jit = off")
@@ -143,7 +140,7 @@ def delta_begin(*, store: Store, since: date, customers_sql: str, guest_orders_s
     if count > SMALL:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM stores_order WHERE store_id = %s AND placed_at >= %s",
-                           [store.pk, _instant(load_epoch)])
+                           [store.pk, instant(load_epoch)])
             if count > MAX_SHARE * cursor.fetchone()[0]:
                 _drop()
                 return None
@@ -166,7 +163,7 @@ def delta_finish(delta: RollupDelta) -> RollupRefreshResult:
     last_day = max(today, high + 1 if high is not None else since_day)
     if delta.stored_end is not None:
         last_day = max(last_day, delta.stored_end)
-    Touched().materialize(store)  # as the load left them
+    orders_read = Touched().materialize(store)  # as the load left them
     after = _share(store, delta.load_epoch, delta.windows, since_day, last_day)
     before = _share_through(delta.before, last_day)
     # From the first day the load changes, or the first the bases were not
@@ -177,10 +174,10 @@ def delta_finish(delta: RollupDelta) -> RollupRefreshResult:
     sales = _combine([stored_sales, after[0], before[0]], SALES_COLUMNS, 2)
     customers = _combine([stored_customers, after[1], before[1]], CUSTOMER_COLUMNS, 3)
     bases = _combine([stored_bases, aged, after[2], before[2]], BASE_COLUMNS, 1)
-    _write(store, write_from, sales, customers, bases)
+    rollups_write(store, write_from, sales, customers, bases)
     _drop()
     result = RollupRefreshResult(
-        store_id=store.pk, from_date=from_day(write_from), orders_read=0,
+        store_id=store.pk, from_date=from_day(write_from), orders_read=orders_read,
         sales_rows=len(sales), customer_rows=len(customers), base_rows=len(bases),
         seconds=round(time.perf_counter() - delta.started, 3),
     )
@@ -190,9 +187,9 @@ def delta_finish(delta: RollupDelta) -> RollupRefreshResult:
 
 def _last_order_day(store: Store) -> int | None:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_epoch_sql('max(placed_at)')} FROM stores_order WHERE store_id = %s", [store.pk])  # noqa: S608 (our SQL)
+        cursor.execute(f"SELECT {epoch_sql('max(placed_at)')} FROM stores_order WHERE store_id = %s", [store.pk])  # noqa: S608 (our SQL)
         (epoch,) = cursor.fetchone()
-    return None if epoch is None else int(_epoch_to_day(pd.Series([epoch]), store)[0])
+    return None if epoch is None else int(epoch_to_day(pd.Series([epoch]), store)[0])
 
 
 def _share(store: Store, load_epoch: int, windows: compute.Windows, since_day: int,
@@ -204,7 +201,7 @@ def _share(store: Store, load_epoch: int, windows: compute.Windows, since_day: i
     orders = load_orders(store, load_epoch, touched)
     history = load_history(store, load_epoch, touched)
     end = last_day if last_day is not None else to_day(timezone.localdate()) + 3660
-    return _compute(iter([(orders, history)]), windows, since_day, end)
+    return rollups_of(iter([(orders, history)]), windows, since_day, end)
 
 
 def _share_through(share: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], last_day: int,

@@ -11,15 +11,14 @@ and the customer's earlier history as one aggregate row each.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,20 +28,32 @@ from django.utils import timezone
 from stores.bulk import rows_insert
 from stores.memory import release_memory
 from stores.models import (
-    PAID_STATUSES,
     CustomerBaseDaily,
     CustomerDaily,
     SalesDaily,
     Store,
 )
 from stores.rollups import compute
+from stores.rollups.reads import (
+    PAID_SQL,
+    Part,
+    day_bounds,
+    drop_parts,
+    epoch_to_day,
+    from_day,
+    has_orders_before,
+    instant,
+    load_history,
+    load_orders,
+    local_midnight_epoch,
+    plan_parts,
+    to_day,
+)
 
 if TYPE_CHECKING:
     from stores.rollups.spill import SpilledOrders
 
 logger = logging.getLogger(__name__)
-EPOCH = date(1970, 1, 1)
-PAID_SQL = ", ".join(f"'{status}'" for status in PAID_STATUSES)
 
 
 def rollups_basis(store: Store) -> str:
@@ -62,207 +73,6 @@ class RollupRefreshResult:
     seconds: float
 
 
-def to_day(value: date) -> int:
-    return (value - EPOCH).days
-
-
-def from_day(value: int) -> date:
-    return EPOCH + timedelta(days=int(value))
-
-
-def _local_midnight_epoch(store: Store, day: date) -> int:
-    return int(datetime.combine(day, datetime.min.time(), tzinfo=store.tzinfo).timestamp())
-
-
-def _epoch_sql(column: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"extract(epoch from {column})::bigint"
-    # '%%' because the query goes through the DB-API's %s parameter style.
-    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
-
-
-def _cents_sql(column: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"round({column} * 100)::bigint"
-    return f"CAST(ROUND({column} * 100) AS INTEGER)"
-
-
-def _read_sql(sql: str, params: list[Any], columns: list[str], raw: Any = None) -> pd.DataFrame:
-    """Run a query into a DataFrame; on PostgreSQL through COPY, which is the
-    fast way out as well as in. ``raw``: psycopg2's connection, to read from
-    another thread (Django's connections are per thread)."""
-    with (raw.cursor() if raw is not None else connection.cursor()) as cursor:
-        if connection.vendor == "postgresql":
-            query = cursor.mogrify(sql, params).decode()
-            buffer = io.BytesIO()
-            cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
-            buffer.seek(0)
-            if buffer.getbuffer().nbytes == 0:
-                return pd.DataFrame(columns=columns)
-            return pd.read_csv(buffer, header=None, names=columns, engine="pyarrow")
-        cursor.execute(sql, params)
-        return pd.DataFrame(cursor.fetchall(), columns=columns)
-
-
-def _epoch_to_day(epochs: pd.Series, store: Store) -> np.ndarray:
-    """Local calendar day numbers of UTC epoch seconds (NaN -> NONE)."""
-    values = pd.to_numeric(epochs, errors="coerce")
-    mask = values.isna().to_numpy()
-    stamps = pd.to_datetime(values.fillna(0).astype(np.int64), unit="s", utc=True)
-    local = stamps.dt.tz_convert(store.timezone).dt.tz_localize(None)
-    days = local.to_numpy().astype("datetime64[D]").astype(np.int64)
-    return np.where(mask, compute.NONE, days)
-
-
-class Selection(Protocol):
-    """Which of the store's orders a refresh reads: all of ``table`` (shaped
-    like stores_order), or some customers' there."""
-
-    @property
-    def table(self) -> str: ...
-
-    @property
-    def whole(self) -> bool: ...
-
-    def customers_condition(self) -> tuple[str, list[Any]]: ...
-
-    def orders_condition(self) -> tuple[str, list[Any]]: ...
-
-
-@dataclass(frozen=True)
-class Part:
-    """The customers ``plan_parts`` put in part ``index`` of ``count``, and the
-    guest orders whose id is ``index`` modulo ``count``.
-
-    Every rollup is a sum over customers, so it can be computed a part at a
-    time and added up: memory follows the part, not the store."""
-
-    index: int = 0
-    count: int = 1
-    table = "stores_order"
-
-    @property
-    def whole(self) -> bool:
-        return self.count == 1
-
-    def customers_condition(self) -> tuple[str, list[Any]]:
-        """SQL keeping this part's customers' orders, and its parameters."""
-        return f"customer_id IN (SELECT customer_id FROM {PARTS_TABLE} WHERE part = %s)", [self.index]  # noqa: S608 (our table)
-
-    def orders_condition(self) -> tuple[str, list[Any]]:
-        """SQL keeping this part's orders (its customers' and its guests'), and its parameters."""
-        customers, params = self.customers_condition()
-        return f"({customers} OR (customer_id IS NULL AND id %% %s = %s))", [*params, self.count, self.index]
-
-
-PARTS_TABLE = "rollup_customer_parts"
-
-
-def plan_parts(store: Store, since_epoch: int | None, part_orders: int) -> int:
-    """Share the store's customers out into parts of about ``part_orders``
-    orders (those the refresh reads: from ``since`` on), biggest customers
-    first, in a temporary table; returns how many parts.
-
-    A customer's orders stay together (their segments and lapses need them
-    all), so a customer with more orders than a part is a part of their own;
-    a split by id modulo would put such a whale beside a full share of others.
-    """
-    recent = "1" if since_epoch is None else "CASE WHEN placed_at >= %s THEN 1 ELSE 0 END"
-    params: list[Any] = [max(part_orders, 1)]
-    if since_epoch is not None:
-        params.append(_instant(since_epoch))
-    params.append(store.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {PARTS_TABLE}")
-        cursor.execute(
-            # Cut the running total of orders, biggest customers first, every
-            # part_orders; a whale spans several cuts, so number the parts densely.
-            f"CREATE TEMPORARY TABLE {PARTS_TABLE} AS "  # noqa: S608 (our fragments; values are parameters)
-            f"SELECT customer_id, DENSE_RANK() OVER (ORDER BY cut) - 1 AS part FROM ("
-            f" SELECT customer_id, (CAST(SUM(n) OVER (ORDER BY n DESC, customer_id "
-            f" ROWS UNBOUNDED PRECEDING) AS BIGINT) - n) / %s AS cut FROM ("
-            f"  SELECT customer_id, SUM({recent}) AS n FROM stores_order"
-            f"  WHERE store_id = %s AND customer_id IS NOT NULL GROUP BY customer_id) c) r",
-            params,
-        )
-        cursor.execute(f"SELECT MAX(part) FROM {PARTS_TABLE}")  # noqa: S608 (our table)
-        (last,) = cursor.fetchone()
-    return 1 if last is None else int(last) + 1
-
-
-def _drop_parts() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {PARTS_TABLE}")
-
-
-def _instant(epoch: int) -> Any:
-    return connection.ops.adapt_datetimefield_value(datetime.fromtimestamp(epoch, tz=UTC))
-
-
-def load_orders(store: Store, since_epoch: int | None, part: Selection = Part(), raw: Any = None) -> pd.DataFrame:  # noqa: B008 (frozen)
-    where = "store_id = %s"
-    params: list[Any] = [store.pk]
-    if since_epoch is not None:
-        where += " AND placed_at >= %s"  # plain column: the (store, placed_at) index serves it
-        params.append(_instant(since_epoch))
-    if not part.whole:
-        condition, condition_params = part.orders_condition()
-        where += f" AND {condition}"
-        params += condition_params
-    sql = (
-        f"SELECT id, customer_id, {_epoch_sql('placed_at')}, "  # noqa: S608 (our fragments; values are parameters)
-        f"CASE WHEN status IN ({PAID_SQL}) THEN 1 ELSE 0 END, "
-        f"CASE WHEN inquired THEN 1 ELSE 0 END, channel, "
-        f"{_cents_sql('amount')}, {_cents_sql('refunded_amount')}, items "
-        f"FROM {part.table} WHERE {where}"
-    )
-    raw = _read_sql(
-        sql, params,
-        ["order_id", "customer_id", "epoch", "paid", "inquired", "channel",
-         "amount_cents", "refund_cents", "items"],
-        raw,
-    )
-    raw["day"] = _epoch_to_day(raw["epoch"], store) if len(raw) else np.array([], dtype=np.int64)
-    raw["paid"] = raw["paid"].astype(bool)
-    raw["inquired"] = raw["inquired"].astype(bool)
-    raw["customer_id"] = pd.to_numeric(raw["customer_id"], errors="coerce")
-    for column in ("order_id", "amount_cents", "refund_cents", "items"):
-        raw[column] = pd.to_numeric(raw[column]).astype(np.int64)
-    return raw[compute.ORDER_COLUMNS]
-
-
-def load_history(store: Store, before_epoch: int, part: Selection = Part(), raw: Any = None) -> pd.DataFrame:  # noqa: B008 (frozen)
-    epoch = _epoch_sql("placed_at")
-    paid = f"status IN ({PAID_SQL})"
-    in_part, part_params = part.customers_condition() if not part.whole else ("", [])
-    in_part = f" AND {in_part}" if in_part else ""
-    sql = (
-        f"SELECT customer_id, MAX(CASE WHEN {paid} THEN {epoch} END), "  # noqa: S608 (our fragments; values are parameters)
-        f"SUM(CASE WHEN {paid} THEN 1 ELSE 0 END), MIN(CASE WHEN {paid} THEN {epoch} END), "
-        f"MAX({epoch}), MAX(CASE WHEN inquired THEN {epoch} END) "
-        f"FROM {part.table} WHERE store_id = %s AND customer_id IS NOT NULL AND placed_at < %s{in_part} "
-        f"GROUP BY customer_id"
-    )
-    params: list[Any] = [store.pk, _instant(before_epoch), *part_params]
-    raw = _read_sql(
-        sql, params,
-        ["customer_id", "last_paid", "paid_count", "first_paid", "last_placed", "last_inquired"],
-        raw,
-    )
-    if raw.empty:
-        return pd.DataFrame(columns=compute.HISTORY_COLUMNS)
-    return pd.DataFrame(
-        {
-            "customer_id": raw["customer_id"].astype(np.int64),
-            "last_paid_day": _epoch_to_day(raw["last_paid"], store),
-            "paid_count": pd.to_numeric(raw["paid_count"]).fillna(0).astype(np.int64),
-            "first_paid_day": _epoch_to_day(raw["first_paid"], store),
-            "last_placed_day": _epoch_to_day(raw["last_placed"], store),
-            "last_inquired_day": _epoch_to_day(raw["last_inquired"], store),
-        }
-    )
-
-
 def _money(cents: pd.Series) -> list[Decimal]:
     return [Decimal(int(value)).scaleb(-2) for value in cents.to_numpy(dtype=np.int64)]
 
@@ -275,8 +85,10 @@ def _ints(values: pd.Series) -> list[int]:
     return values.to_numpy(dtype=np.int64).tolist()
 
 
-def _write(store: Store, since_day: int | None, sales: pd.DataFrame, customers: pd.DataFrame,
-           bases: pd.DataFrame) -> None:
+def rollups_write(store: Store, since_day: int | None, sales: pd.DataFrame, customers: pd.DataFrame,
+                  bases: pd.DataFrame) -> None:
+    """Replace the store's rollup rows from ``since_day`` on (None: all) with
+    these (``rollups_of``'s frames)."""
     for model in (SalesDaily, CustomerDaily, CustomerBaseDaily):
         rows = model.objects.filter(store=store)
         if since_day is not None:
@@ -319,27 +131,18 @@ def lifetime_aggregates(orders: str) -> str:
     )
 
 
-def _has_orders_before(store: Store, epoch: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM stores_order WHERE store_id = %s AND placed_at < %s)",
-            [store.pk, _instant(epoch)],
-        )
-        return bool(cursor.fetchone()[0])
-
-
 def _refresh_customer_lifetimes(store: Store, since_epoch: int | None) -> None:
     """Lifetime columns of the customers who have orders from ``since`` on."""
     params: list[Any] = [store.pk]
     customers = "o.customer_id IS NOT NULL"
-    if since_epoch is not None and _has_orders_before(store, since_epoch):
+    if since_epoch is not None and has_orders_before(store, since_epoch):
         # Only those with an order from since on; with nothing earlier, that
         # is every customer, and the filter would only cost a join.
         customers = (
             "o.customer_id IN (SELECT DISTINCT n.customer_id FROM stores_order n"
             " WHERE n.store_id = %s AND n.customer_id IS NOT NULL AND n.placed_at >= %s)"
         )
-        params += [store.pk, _instant(since_epoch)]
+        params += [store.pk, instant(since_epoch)]
     _update_lifetimes(
         f"SELECT o.customer_id AS customer_id, {lifetime_aggregates('o')} "  # noqa: S608 (our fragments)
         f"FROM stores_order o WHERE o.store_id = %s AND {customers} GROUP BY o.customer_id",
@@ -384,26 +187,6 @@ def _update_lifetimes(aggregate_sql: str, params: list[Any]) -> None:
 PART_ORDERS = 250_000
 
 
-def _day_bounds(store: Store, since_epoch: int | None) -> tuple[int | None, int | None, int]:
-    """First and last local day with orders (from ``since`` on), and the count."""
-    where = "store_id = %s"
-    params: list[Any] = [store.pk]
-    if since_epoch is not None:
-        where += " AND placed_at >= %s"
-        params.append(_instant(since_epoch))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {_epoch_sql('MIN(placed_at)')}, {_epoch_sql('MAX(placed_at)')}, COUNT(*) "  # noqa: S608 (our fragments; values are parameters)
-            f"FROM stores_order WHERE {where}",
-            params,
-        )
-        low, high, count = cursor.fetchone()
-    if not count:
-        return None, None, 0
-    days = _epoch_to_day(pd.Series([low, high]), store)
-    return int(days[0]), int(days[1]), int(count)
-
-
 def _read_part(store: Store, load_epoch: int | None, history: bool, part: Part,
                raw: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     orders = load_orders(store, load_epoch, part, raw)
@@ -417,7 +200,7 @@ def _read_parts(store: Store, load_epoch: int | None, parts: int) -> Iterator[tu
     a thread while the caller computes this one: the server and pandas then
     work at once, where they took turns."""
     # A store's first import has nothing before it: no history to read.
-    history = load_epoch is not None and _has_orders_before(store, load_epoch)
+    history = load_epoch is not None and has_orders_before(store, load_epoch)
     if parts == 1 or connection.vendor != "postgresql":
         for index in range(parts):
             yield _read_part(store, load_epoch, history, Part(index, parts))
@@ -473,7 +256,7 @@ def rollups_refresh(
         if since is not None:
             raise ValueError("spilled orders are a whole store's: refresh from the start")
         low, high = (None, None) if spilled.low_epoch is None else (
-            _epoch_to_day(pd.Series([spilled.low_epoch, spilled.high_epoch]), store).tolist())
+            epoch_to_day(pd.Series([spilled.low_epoch, spilled.high_epoch]), store).tolist())
         count = spilled.count
         first_day = low if low is not None else to_day(timezone.localdate())
         part_of = spilled.plan(part_orders) if count > part_orders else np.zeros(0, dtype=np.int32)
@@ -481,11 +264,11 @@ def rollups_refresh(
         parts = int(part_of.max()) + 1 if len(part_of) else 1
         empty = pd.DataFrame(columns=compute.HISTORY_COLUMNS)
         frames = ((orders, empty) for orders in spilled.parts(store, part_of, parts))
-        sales, customers, bases = _compute(frames, windows, first_day, _last_day(store, high, first_day))
+        sales, customers, bases = rollups_of(frames, windows, first_day, _last_day(store, high, first_day))
         if before_write is not None:
             before_write()
         with transaction.atomic():
-            _write(store, since_day, sales, customers, bases)
+            rollups_write(store, since_day, sales, customers, bases)
             if lifetimes:
                 _refresh_customer_lifetimes(store, None)
     else:
@@ -499,22 +282,22 @@ def rollups_refresh(
                 load_epoch: int | None = None
             else:
                 since_day = to_day(since) - windows.churn_days - 1
-                load_epoch = _local_midnight_epoch(store, from_day(compute.earliest_period_start(since_day)))
-            low, high, count = _day_bounds(store, load_epoch)
+                load_epoch = local_midnight_epoch(store, from_day(compute.earliest_period_start(since_day)))
+            low, high, count = day_bounds(store, load_epoch)
             first_day = since_day if since_day is not None else (
                 low if low is not None else to_day(timezone.localdate()))
             parts = 1 if count <= part_orders else plan_parts(store, load_epoch, part_orders)
             try:
-                sales, customers, bases = _compute(
+                sales, customers, bases = rollups_of(
                     _read_parts(store, load_epoch, parts), windows, first_day,
                     _last_day(store, high, first_day))
             finally:
                 if parts > 1:
-                    _drop_parts()
-            _write(store, since_day, sales, customers, bases)
+                    drop_parts()
+            rollups_write(store, since_day, sales, customers, bases)
             if lifetimes:
                 _refresh_customer_lifetimes(
-                    store, None if since is None else _local_midnight_epoch(store, since)
+                    store, None if since is None else local_midnight_epoch(store, since)
                 )
     if since is None and store.rollups_basis != basis:
         Store.objects.filter(pk=store.pk).update(rollups_basis=basis)
@@ -539,7 +322,7 @@ def _last_day(store: Store, high: int | None, first_day: int) -> int:
     return max(high + 1 if high is not None else first_day, today)
 
 
-def _compute(
+def rollups_of(
     frames: Iterator[tuple[pd.DataFrame, pd.DataFrame]], windows: compute.Windows, first_day: int, last_day: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The rollups of each part's (orders, history), added up."""

@@ -28,7 +28,7 @@ import pyarrow.ipc as ipc
 
 from stores.models import Store
 from stores.rollups import compute
-from stores.rollups.refresh import _epoch_to_day
+from stores.rollups.reads import epoch_to_day
 
 SCHEMA = pa.schema(
     [
@@ -196,4 +196,4 @@ class SpilledOrders:
 
 
 def _epoch_days(epochs: np.ndarray, store: Store) -> np.ndarray:
-    return _epoch_to_day(pd.Series(epochs), store)
+    return epoch_to_day(pd.Series(epochs), store)

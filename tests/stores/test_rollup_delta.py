@@ -94,7 +94,7 @@ def test_daily_loads_refreshed_by_difference_end_as_a_refresh_from_scratch(tmp_p
         for order_id in rng.sample(recent, 12):
             shop.orders[order_id]["status"] = rng.choice(["paid", "refunded", "closed"])
         moved = rng.choice(recent)
-        shop.orders[moved]["customer"] = rng.choice(["c3", "", "newcomer-%d" % n])
+        shop.orders[moved]["customer"] = rng.choice(["c3", "", f"newcomer-{n}"])
         last += timedelta(days=1)
         fresh = [shop.order(last) for _ in range(15)] + [shop.order(last, customer=f"new-{n}")]
         back_dated = shop.order(last - timedelta(days=15 + n), customer="c7")  # a late export of an old order

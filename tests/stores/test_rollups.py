@@ -250,7 +250,7 @@ def test_parts_keep_a_customer_whole_and_put_a_big_one_alone():
     about the planned size, so no part holds the whale and a full share."""
     from django.db import connection
 
-    from stores.rollups.refresh import PARTS_TABLE, plan_parts
+    from stores.rollups.reads import PARTS_TABLE, plan_parts
     from tests.factories import OrderFactory
 
     store = StoreFactory()
