@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from stores.models import (
     ChannelMapping,
@@ -11,6 +15,7 @@ from stores.models import (
     TrafficDaily,
     Upload,
 )
+from stores.services_admin import store_settings_changed
 
 
 class MembershipInline(admin.TabularInline):
@@ -31,6 +36,12 @@ class StoreAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline, DepartmentInline]
+
+    def save_model(self, request: HttpRequest, obj: Store, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and store_settings_changed(store=obj, fields=form.changed_data):
+            self.message_user(request, _(
+                "The time zone or the windows changed: the store's figures are being computed again."))
 
 
 @admin.register(Membership)

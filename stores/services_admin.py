@@ -8,7 +8,9 @@ the person at the terminal.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -30,6 +32,8 @@ from stores.models import (
 
 #: The store fields an operator sets on the command line.
 STORE_FIELDS = ("name", "platform", "currency", "timezone", "category")
+#: The store fields its rollups are computed under (``rollups_basis``).
+ROLLUP_FIELDS = ("timezone", "nurture_window_days", "churn_window_days")
 
 
 @dataclass(frozen=True)
@@ -170,3 +174,31 @@ def membership_grant(*, store: Store, username: str, role: str) -> MembershipGra
         user_created=user_created,
         password=password,
     )
+
+
+def store_settings_changed(*, store: Store, fields: Iterable[str]) -> bool:
+    """After a store's settings were saved: when its time zone or windows
+    changed, its rollups are computed again once the transaction commits
+    (until then they hold the old days and segments). True when they will be."""
+    if not set(fields) & set(ROLLUP_FIELDS):
+        return False
+    from stores.tasks import store_rollups_rebuild_task
+
+    transaction.on_commit(partial(store_rollups_rebuild_task.delay, store.pk))
+    return True
+
+
+def store_rollups_rebuild(*, store_id: int) -> bool:
+    """The store's rollups again in full, under its lock (a load waits)."""
+    from stores.ingest import load_orm, load_postgres
+    from stores.rollups import rollups_refresh
+    from stores.upload_loading import is_postgres
+
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None:
+        return False
+    with transaction.atomic():
+        (load_postgres if is_postgres() else load_orm).lock_store(store)
+        store.refresh_from_db()
+        rollups_refresh(store=store)
+    return True

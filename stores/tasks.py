@@ -11,6 +11,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from stores.models import Upload, UploadStatus
 from stores.services import upload_fail, uploads_requeue_stale
+from stores.services_admin import store_rollups_rebuild
 from stores.upload_loading import upload_process
 
 #: Only these mean "try again later": the database or the broker was away.
@@ -65,3 +66,16 @@ def uploads_requeue_stale_task() -> list[int]:
     """Beat, every five minutes: hand uploads orphaned by a killed worker back
     to the queue instead of waiting for the broker's visibility timeout."""
     return uploads_requeue_stale()
+
+
+@shared_task(
+    name="stores.store_rollups_rebuild",
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=6,
+)
+def store_rollups_rebuild_task(store_id: int) -> bool:
+    """A store's time zone or windows changed: its rollups again in full."""
+    return store_rollups_rebuild(store_id=store_id)
