@@ -252,3 +252,16 @@ def test_sycm_daily_form_maps_platform_channels(tmp_path):
     assert result.format_key == "sycm_daily"
     got = rows[rows["date"].astype(str) == "2025-10-07"].groupby("channel")["visitors"].sum().to_dict()
     assert got == {"search": 1700, "cps": 300, "community": 200}
+
+
+def test_a_generic_file_keeps_the_channels_it_names_in_our_words(tmp_path):
+    """Our own channel keys, as the generic CSV documents them, are ours; a
+    platform's names go through the rules; a name nothing knows is other."""
+    path = tmp_path / "orders.csv"
+    names = ["search", "cps", "community", "ads", "activity", "other", "Organic", "淘宝客", "Google Ads",
+             "Facebook Ads", "手淘首页"]
+    path.write_text("order_id,placed_at,status,amount,channel\n" + "".join(
+        f"A{i},2025-03-01 10:00,paid,10,{name}\n" for i, name in enumerate(names)))
+    _result, stager, _report = run(path, tmp_path, kind="orders")
+    assert stager.rows.sort_values("row_no")["channel"].tolist() == [
+        "search", "cps", "community", "ads", "activity", "other", "other", "cps", "search", "ads", "other"]
