@@ -39,7 +39,7 @@ class UploadSerializer(serializers.ModelSerializer):
             "orders_unchanged", "customers_created", "duplicate_file", "duplicate_of", "error",
             "error_code", "columns", "attempts", "created_at", "started_at", "finished_at",
             "rejected_rows_url", "url", "date_order_assumed", "date_order_source",
-            "traffic_created", "traffic_updated",
+            "traffic_created", "traffic_updated", "unknown_channels",
         ]
 
     def get_duplicate_file(self, obj: Upload) -> bool:

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from stores.ingest.formats import FORMAT_CHOICES
-from stores.models import UploadKind
+from stores.models import Channel, UploadKind
 
 FORMAT_LABELS = {
     "auto": _("Recognise automatically"),
@@ -71,3 +71,16 @@ class ColumnMappingForm(forms.Form):
 
     def mapping(self) -> dict[str, str]:
         return {k: v for k, v in self.cleaned_data.items() if v}
+
+
+class ChannelRowForm(forms.Form):
+    """One platform name and the channel the store gives it ("" : the rules decide)."""
+
+    name = forms.CharField(label=_("Platform's name"), max_length=200, required=False)
+    channel = forms.ChoiceField(
+        label=_("Channel"), required=False,
+        choices=[("", _("By the built-in rules (else organic and other)")), *Channel.choices],
+    )
+
+
+ChannelRowFormSet = forms.formset_factory(ChannelRowForm, extra=0)

@@ -111,6 +111,9 @@ class Store(models.Model):
     # The zone and windows the stored rollups were computed under
     # (stores.rollups.refresh.rollups_basis): others mean computing them all again.
     rollups_basis = models.CharField(max_length=100, blank=True, editable=False)
+    # When the store's channel table last changed: a file loaded before then
+    # may be loaded again (its names now map elsewhere), not refused as a twin.
+    channels_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Learnt from the files that show it (a 13/03/2025), and used for those
     # that do not: a store's small daily export often has only days 1-12.
     date_order = models.CharField(
@@ -403,6 +406,8 @@ class Upload(models.Model):
     # replaced what an earlier file had loaded for that day and channel.
     traffic_created = models.PositiveIntegerField(default=0)
     traffic_updated = models.PositiveIntegerField(default=0)
+    # Channel names in the file that no rule knew, loaded as other: name -> rows.
+    unknown_channels = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

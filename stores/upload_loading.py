@@ -25,13 +25,13 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from stores.channel_table import channel_table
 from stores.ingest import load_direct, load_orm, load_postgres
 from stores.ingest.errors import IngestError, NeedsMappingError
 from stores.ingest.pipeline import DEFAULT_MAX_BAD_SHARE, ReadResult, ReportWriter, read_and_stage
 from stores.ingest.reader import DEFAULT_BLOCK_BYTES
 from stores.ingest.results import LoadCounts
 from stores.models import (
-    ChannelMapping,
     ColumnMapping,
     DateOrderSource,
     Store,
@@ -94,10 +94,6 @@ class UploadResult:
         return asdict(self)
 
 
-def channel_table(*, store: Store) -> dict[str, str]:
-    return dict(ChannelMapping.objects.filter(store=store).values_list("source_name", "channel"))
-
-
 def _saved_mapping(store: Store, kind: str, header: list[str]) -> dict[str, str] | None:
     saved = ColumnMapping.objects.filter(store=store, kind=kind, header_key=header_key(header)).first()
     return dict(saved.mapping) if saved else None
@@ -137,12 +133,17 @@ def upload_process(*, upload_id: int) -> UploadResult:
 
 def _loaded_twin(upload: Upload) -> Upload | None:
     """The same file, loaded before. One whose dates such as 05/03/2025 were
-    read in an order the store now says is wrong is not a twin: loading the
-    file again is how its orders get their right dates."""
+    read in an order the store now says is wrong is not a twin, nor one
+    loaded before the store's channel table changed: loading the file again
+    is how its orders get their right dates and channels."""
     twins = Upload.objects.filter(store=upload.store, checksum=upload.checksum, status=UploadStatus.LOADED)
-    date_order = Store.objects.values_list("date_order", flat=True).get(pk=upload.store_id)
+    date_order, channels_changed = Store.objects.values_list("date_order", "channels_changed_at").get(
+        pk=upload.store_id)
     if date_order:
         twins = twins.filter(Q(date_order_assumed="") | Q(date_order_assumed=date_order))
+    if channels_changed is not None:
+        # Loaded before the channel table changed: its names may map elsewhere now.
+        twins = twins.filter(finished_at__gte=channels_changed)
     return twins.exclude(pk=upload.pk).order_by("finished_at").first()
 
 
@@ -340,6 +341,7 @@ def _finish_load(
         customers_created=counts.customers_created,
         traffic_created=counts.traffic_created,
         traffic_updated=counts.traffic_updated,
+        unknown_channels=read.unknown_channels,
         date_order_assumed=read.date_order_assumed,
         date_order_source=date_order_source,
         error_report=error_report,

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from stores.forms import ColumnMappingForm, UploadForm
+from stores.channel_table import channel_names_unknown, channel_table, channel_table_save
+from stores.forms import ChannelRowFormSet, ColumnMappingForm, UploadForm
+from stores.ingest.channels import DEFAULT_RULES, OWN_NAMES
 from stores.ingest.selectors import (
     upload_get_for_user,
     upload_list_for_store,
@@ -108,3 +112,37 @@ def upload_report(request: HttpRequest, slug: str, upload_id: int) -> FileRespon
         filename=f"rejected-rows-{upload.pk}.csv",
         content_type="text/csv",
     )
+
+
+#: Empty rows under the table, for names not met yet.
+NEW_CHANNEL_ROWS = 3
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def channel_table_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """The store's channel names: its own table, the names its uploads met
+    that nothing knew, and rows to add. Analysts and managers only."""
+    store = upload_store_get_for_user(user=request.user, slug=slug)
+    own = channel_table(store=store)
+    unknown = channel_names_unknown(store=store)
+    initial = (
+        [{"name": name, "channel": channel} for name, channel in sorted(own.items())]
+        + [{"name": u.name, "channel": ""} for u in unknown]
+        + [{"name": "", "channel": ""}] * NEW_CHANNEL_ROWS
+    )
+    formset = ChannelRowFormSet(request.POST or None, initial=initial)
+    if request.method == "POST" and formset.is_valid():
+        changed = channel_table_save(store=store, channels={
+            row["name"]: row.get("channel", "") for row in formset.cleaned_data if row.get("name")})
+        messages.success(request, _(
+            "%(count)d channel names saved. They apply to the files loaded from now on; upload a file "
+            "loaded before again to read its names this way.") % {"count": changed})
+        return redirect("stores:channel_table", slug=store.slug)
+    rows_of = {u.name: u for u in unknown}
+    return render(request, "stores/channel_table.html", {
+        "store": store, "formset": formset, "tab": "channels", "can_upload": True,
+        "rows": [(form, name in own, rows_of.get(name)) for form, name in
+                 zip(formset, [i["name"] for i in initial], strict=False)],
+        "own_names": sorted(OWN_NAMES.items()), "rules": DEFAULT_RULES,
+    })

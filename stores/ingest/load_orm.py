@@ -219,3 +219,9 @@ def _apply_traffic(df: pd.DataFrame, store: Store, upload: Upload, counts: LoadC
     )
     counts.traffic_updated = sum(1 for r in rows if (r.date, r.channel) in existing)
     counts.traffic_created = len(rows) - counts.traffic_updated
+    # The same file loaded before, its names mapped otherwise then: the
+    # figures it gave that this reading does not are gone (moved channel).
+    stale, _kinds = TrafficDaily.objects.filter(
+        store=store, upload__checksum=upload.checksum, date__in={d for d, _ in agg.index},
+    ).exclude(upload=upload).delete()
+    counts.traffic_updated += stale

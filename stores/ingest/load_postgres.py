@@ -313,3 +313,15 @@ def _apply_traffic(cursor, store: Store, upload: Upload, counts: LoadCounts) -> 
     created, updated, rows = cursor.fetchone()
     counts.traffic_created, counts.traffic_updated = created, updated
     counts.rows_loaded += int(rows or 0)
+    # The same file loaded before, its names mapped otherwise then: the
+    # figures it gave that this reading does not are gone (moved channel).
+    cursor.execute(
+        f"""
+        DELETE FROM {traffic_t} t USING {Upload._meta.db_table} u
+        WHERE t.store_id = %(store)s AND t.upload_id = u.id AND u.store_id = %(store)s
+          AND u.checksum = %(checksum)s AND u.id <> %(upload)s
+          AND t.date IN (SELECT DISTINCT date FROM ingest_stage_traffic)
+        """,
+        {"store": store.pk, "upload": upload.pk, "checksum": upload.checksum},
+    )
+    counts.traffic_updated += cursor.rowcount

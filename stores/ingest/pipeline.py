@@ -34,6 +34,8 @@ from stores.memory import release_memory
 from stores.models import DateOrder
 
 DEFAULT_MAX_BAD_SHARE = 0.05
+# Channel names no rule knew that an upload keeps (the most used).
+UNKNOWN_CHANNELS_KEPT = 50
 # The columns whose 05/03/2025 may be either order (normalise._day_month_first),
 # which a store's date order decides when the file does not: order times and
 # traffic days (validate._days).
@@ -68,6 +70,8 @@ class ReadResult:
     # showed none ("" when it had none, or showed its order).
     date_order_settled: str = ""
     date_order_assumed: str = ""
+    # Channel names no rule knew, loaded as other: the most used, with their rows.
+    unknown_channels: dict[str, int] = field(default_factory=dict)
 
 
 def _date_orders(conventions: Conventions) -> tuple[str, str]:
@@ -355,6 +359,7 @@ def read_and_stage(
     # each time settles a column, so this ends.
     while True:
         result.rows_read = result.rows_rejected = result.rows_staged = 0
+        ctx.unknown_channels.clear()
         bad_rows: list[reader.BadRow] = []
         chunks = reader.iter_chunks(info, block_bytes=block_bytes, bad_rows=bad_rows)
         try:
@@ -371,6 +376,7 @@ def read_and_stage(
     # rollups) need the memory, and the allocators keep what they freed.
     release_memory()
     result.date_order_settled, result.date_order_assumed = _date_orders(ctx.conventions)
+    result.unknown_channels = dict(ctx.unknown_channels.most_common(UNKNOWN_CHANNELS_KEPT))
     result.rows_read += len(bad_rows)
     result.rows_rejected += len(bad_rows)
     if result.rows_read == 0:

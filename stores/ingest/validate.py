@@ -7,6 +7,7 @@ with the file's row number, the file's column name, a reason and the value.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -50,6 +51,14 @@ class Context:
     currency: str | None = None  # the store's; orders in another are refused
     # Day-first dates and decimal commas, settled once per file (see conventions.py).
     conventions: Conventions = field(default_factory=Conventions)
+    # Channel names no rule knew (counted as other), with their rows.
+    unknown_channels: Counter[str] = field(default_factory=Counter)
+
+    def count_unknown_channels(self, raw: pd.Series, mapped: pd.Series) -> None:
+        unknown = (mapped.isna() & raw.notna()).to_numpy(dtype=bool)
+        if unknown.any():
+            names = raw[unknown].str.strip()
+            self.unknown_channels.update(names[names != ""].value_counts().to_dict())
 
 
 Mask: TypeAlias = pd.Series | np.ndarray
@@ -222,6 +231,7 @@ def validate_orders(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tup
     out["inquired"] = inquired
 
     channel = map_series(canon["channel"], ctx.resolve_channel)
+    ctx.count_unknown_channels(canon["channel"], channel)
     out["channel"] = channel.fillna("other")
     out["sku"] = _cut(canon["sku"], 100)
     out["title"] = _cut(canon["title"], 500)
@@ -256,7 +266,10 @@ def validate_traffic(canon: pd.DataFrame, row_no: pd.Series, ctx: Context) -> tu
 
     detail = map_series(canon["source_detail"], ctx.resolve_channel)
     source = map_series(canon["source"], ctx.resolve_channel)
-    out["channel"] = detail.fillna(source).fillna("other")
+    mapped = detail.fillna(source)
+    # The name that would have decided: the detail, or the source without one.
+    ctx.count_unknown_channels(canon["source_detail"].fillna(canon["source"]), mapped)
+    out["channel"] = mapped.fillna("other")
 
     for name, required in (("visitors", True), ("page_views", False), ("inquirers", False), ("inquiry_placers", False)):
         no_data = canon[name].isin(NO_DATA).to_numpy(dtype=bool)
