@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from stores.ingest.formats import FORMAT_CHOICES
-from stores.models import Channel, UploadKind
+from stores.models import Channel, Store, UploadKind
 
 FORMAT_LABELS = {
     "auto": _("Recognise automatically"),
@@ -84,3 +84,23 @@ class ChannelRowForm(forms.Form):
 
 
 ChannelRowFormSet = forms.formset_factory(ChannelRowForm, extra=0)
+
+
+class StoreSettingsForm(forms.ModelForm):
+    """What decides how a store's files are read and its customers counted."""
+
+    class Meta:
+        model = Store
+        fields = ["timezone", "date_order", "nurture_window_days", "churn_window_days"]
+        help_texts = {
+            "timezone": _("The store's days run in this zone (an IANA name such as Asia/Shanghai)."),
+            "nurture_window_days": _("A new customer is being nurtured for this many days after a first purchase."),
+            "churn_window_days": _("A customer with no purchase for longer than this has lapsed."),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        nurture, churn = cleaned.get("nurture_window_days"), cleaned.get("churn_window_days")
+        if nurture and churn and nurture > churn:
+            self.add_error("nurture_window_days", _("The nurture window cannot be longer than the churn window."))
+        return cleaned

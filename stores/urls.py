@@ -10,6 +10,7 @@ urlpatterns = [
     path("stores/", views.store_list, name="store_list"),
     path("stores/<slug:slug>/uploads/", views.upload_list, name="upload_list"),
     path("stores/<slug:slug>/channels/", views.channel_table_view, name="channel_table"),
+    path("stores/<slug:slug>/settings/", views.store_settings, name="store_settings"),
     path("stores/<slug:slug>/uploads/<int:upload_id>/", views.upload_detail, name="upload_detail"),
     path(
         "stores/<slug:slug>/uploads/<int:upload_id>/reread-dates/",

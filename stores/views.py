@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from stores.channel_table import channel_names_unknown, channel_table, channel_table_save
-from stores.forms import ChannelRowFormSet, ColumnMappingForm, UploadForm
+from stores.forms import ChannelRowFormSet, ColumnMappingForm, StoreSettingsForm, UploadForm
 from stores.ingest.channels import DEFAULT_RULES, OWN_NAMES
 from stores.ingest.selectors import (
     upload_get_for_user,
@@ -17,9 +18,10 @@ from stores.ingest.selectors import (
     upload_reread_refusal,
     upload_store_get_for_user,
 )
-from stores.models import UploadStatus
-from stores.selectors import store_list_for_user
+from stores.models import Role, UploadStatus
+from stores.selectors import store_list_for_user, user_role_in_store
 from stores.services import NothingToReread, column_mapping_save, upload_create, upload_reread_dates
+from stores.services_admin import store_settings_changed
 
 
 @login_required
@@ -146,3 +148,28 @@ def channel_table_view(request: HttpRequest, slug: str) -> HttpResponse:
                  zip(formset, [i["name"] for i in initial], strict=False)],
         "own_names": sorted(OWN_NAMES.items()), "rules": DEFAULT_RULES,
     })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def store_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """The store's time zone, date order and customer windows: analysts see
+    them (they decide how uploads are read), managers change them."""
+    store = upload_store_get_for_user(user=request.user, slug=slug)
+    can_edit = user_role_in_store(user=request.user, store=store) == Role.MANAGER
+    if request.method == "POST" and not can_edit:
+        raise PermissionDenied
+    form = StoreSettingsForm(request.POST or None, instance=store)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        if store_settings_changed(store=store, fields=form.changed_data):
+            messages.success(request, _("Saved. The store's figures are being computed again "
+                                        "under the new time zone or windows."))
+        else:
+            messages.success(request, _("Saved."))
+        return redirect("stores:store_settings", slug=store.slug)
+    if not can_edit:
+        for field in form.fields.values():
+            field.disabled = True
+    return render(request, "stores/store_settings.html", {
+        "store": store, "form": form, "can_edit": can_edit, "tab": "settings", "can_upload": True})
