@@ -425,23 +425,30 @@ def _d(value: Any) -> str:
 
 
 def lifecycle_flows(before: pd.DataFrame, after: pd.DataFrame) -> list[tuple[str, str, int]]:
-    """(state then, state now, customers) for every customer known now; those
-    unknown then come from "prospect". Both frames are ``rfm_table`` results."""
+    """(state then, state now, customers) for every customer known now, in
+    order of the names; those unknown then come from "prospect". Both frames
+    are ``rfm_table`` results, or ``rfm_summary_table`` ones (categoricals,
+    which have no "prospect" to fill in: unknown stays a missing key here)."""
     if after.empty:
         return []
     then = before.set_index("customer_id")["lifecycle"] if not before.empty else pd.Series(dtype=str)
     now = after.set_index("customer_id")["lifecycle"]
-    pairs = pd.DataFrame({"then": then.reindex(now.index).fillna("prospect"), "now": now})
-    counts = pairs.groupby(["then", "now"]).size()
-    return [(str(a), str(b), int(n)) for (a, b), n in counts.items() if n > 0]
+    pairs = pd.DataFrame({"then": then.reindex(now.index), "now": now})
+    counts = pairs.groupby(["then", "now"], observed=True, dropna=False).size()
+    return sorted(
+        ("prospect" if pd.isna(a) else str(a), str(b), int(n))
+        for (a, b), n in counts.items() if n > 0
+    )
 
 
 def segment_summary(table: pd.DataFrame, column: str) -> dict[str, tuple[int, float]]:
-    """Customers and their spend per value of ``column`` (segment or lifecycle)."""
+    """Customers and their spend per value of ``column`` (segment or lifecycle),
+    in order of the names (a categorical column groups in its own order)."""
     if table.empty:
         return {}
-    grouped = table.groupby(column).agg(customers=("customer_id", "count"), sales=("monetary", "sum"))
-    return {str(k): (int(r.customers), float(r.sales)) for k, r in grouped.iterrows()}
+    grouped = table.groupby(column, observed=True).agg(
+        customers=("customer_id", "count"), sales=("monetary", "sum"))
+    return dict(sorted((str(k), (int(r.customers), float(r.sales))) for k, r in grouped.iterrows()))
 
 
 def rfm_cells(table: pd.DataFrame) -> pd.DataFrame:

@@ -7,9 +7,12 @@ warmed after a load, outside any request (``pages_warm``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import pandas as pd
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -151,21 +154,55 @@ FLOW_DAYS = 30
 COHORT_MONTHS = 12
 
 
-def customer_page_data(*, store: Store, as_of: date) -> dict[str, object]:
-    """Counts, flows, the RFM grid and the cohorts for the customers page."""
-    # rfm_table is the expensive read (one grouped pass over the store's orders);
-    # the counts and the grid are summaries of it, so read it once, not three times.
-    table = customers.rfm_table(store=store, as_of=as_of)
-    before = customers.rfm_table(store=store, as_of=as_of - timedelta(days=FLOW_DAYS))
+@dataclass(frozen=True)
+class CustomerNumbers:
+    """What the customers page shows, before any label: the same in every
+    language, so ``pages_warm`` counts it once for all of them."""
+
+    by_state: dict[str, tuple[int, float]]
+    by_segment: dict[str, tuple[int, float]]
+    flows: list[tuple[str, str, int]]
+    cells: pd.DataFrame
+    cohorts: pd.DataFrame
+    customers_total: int
+
+
+def customer_numbers(*, store: Store, as_of: date) -> CustomerNumbers:
+    """Counts, flows, RFM cells and cohorts of the store's customers.
+
+    The RFM tables are the expensive reads (one pass over the store's orders
+    each) and, with a million customers, the memory: summaries are taken from
+    the table now before the one of FLOW_DAYS ago is read, and only its
+    customer ids and states are kept for the flows.
+    """
+    table = customers.rfm_summary_table(store=store, as_of=as_of)
+    by_state = charts.segment_summary(table, "lifecycle")
+    by_segment = charts.segment_summary(table, "segment")
+    cells = charts.rfm_cells(table)
+    total = len(table)
+    now = table[["customer_id", "lifecycle"]].copy()  # a copy lets the rest go
+    del table
+    before = customers.rfm_summary_table(store=store, as_of=as_of - timedelta(days=FLOW_DAYS))
+    flows = charts.lifecycle_flows(before, now)
+    del before, now
     first = date(as_of.year, as_of.month, 1)
     for _i in range(COHORT_MONTHS - 1):
         first = (first - timedelta(days=1)).replace(day=1)
     cohorts = customers.cohort_retention(store=store, start=first, end=as_of - timedelta(days=1))
+    return CustomerNumbers(by_state=by_state, by_segment=by_segment, flows=flows, cells=cells,
+                           cohorts=cohorts, customers_total=total)
+
+
+def customer_page_data(
+    *, store: Store, as_of: date, numbers: CustomerNumbers | None = None
+) -> dict[str, object]:
+    """Counts, flows, the RFM grid and the cohorts for the customers page, in
+    the active language; ``numbers`` when they were counted already."""
+    if numbers is None:
+        numbers = customer_numbers(store=store, as_of=as_of)
     states = lifecycle_labels()
-    by_state = charts.segment_summary(table, "lifecycle")
+    by_state, by_segment, flows = numbers.by_state, numbers.by_segment, numbers.flows
     counts = {k: by_state.get(k, (0, 0.0))[0] for k in customers.LIFECYCLE_STATES}
-    by_segment = charts.segment_summary(table, "segment")
-    flows = charts.lifecycle_flows(before, table)
     figures: dict[str, str] = {}
     if sum(counts.values()):
         figures["lifecycle-counts"] = charts.figure_json(charts.bar_figure(
@@ -182,10 +219,10 @@ def customer_page_data(*, store: Store, as_of: date) -> dict[str, object]:
     )
     if sankey is not None:
         figures["lifecycle-flows"] = charts.figure_json(sankey)
-    rfm = charts.rfm_grid_figure(grid=charts.rfm_cells(table), currency=store.currency)
+    rfm = charts.rfm_grid_figure(grid=numbers.cells, currency=store.currency)
     if rfm is not None:
         figures["rfm-grid"] = charts.figure_json(rfm)
-    cohort = charts.cohort_figure(cohorts=cohorts)
+    cohort = charts.cohort_figure(cohorts=numbers.cohorts)
     if cohort is not None:
         figures["cohorts"] = charts.figure_json(cohort)
     segments = [
@@ -199,7 +236,7 @@ def customer_page_data(*, store: Store, as_of: date) -> dict[str, object]:
         for k in customers.LIFECYCLE_STATES
     ]
     return {"figures": figures, "segments": segments, "lifecycle": lifecycle,
-            "customers_total": len(table)}
+            "customers_total": numbers.customers_total}
 
 
 def channel_names() -> dict[str, str]:
@@ -236,10 +273,15 @@ def diagnosis_page(
     return result, page
 
 
-def customer_page(*, store: Store, as_of: date) -> dict[str, object]:
+def customer_page(
+    *, store: Store, as_of: date, numbers: Callable[[], CustomerNumbers] | None = None
+) -> dict[str, object]:
+    """The customers page, cached; ``numbers`` gives its counts when another
+    language's page may have counted them already (see ``pages_warm``)."""
     return pagecache.cached(
         store=store, parts=("customers", as_of), per_language=True,
-        build=lambda: customer_page_data(store=store, as_of=as_of),
+        build=lambda: customer_page_data(
+            store=store, as_of=as_of, numbers=numbers() if numbers is not None else None),
     )
 
 
@@ -249,8 +291,12 @@ def pages_warm(*, store: Store) -> None:
     after a load reads them from the cache."""
     choice = default_choice(store)
     version = pagecache.store_data_version(store)
+    today = store_today(store)
+    # The customer numbers are the same in every language and the costly part:
+    # counted once, on the first page not in the cache, and shared.
+    numbers = functools.cache(functools.partial(customer_numbers, store=store, as_of=today))
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             diagnosis_page(store=store, choice=choice, version=version)
-            customer_page(store=store, as_of=store_today(store))
+            customer_page(store=store, as_of=today, numbers=numbers)
     store_overview_cached(store, choice, version)

@@ -8,14 +8,16 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from kpitree import charts
 from kpitree.customers import (
     cohort_retention,
     lifecycle_counts,
     rfm_grid,
+    rfm_summary_table,
     rfm_table,
     segment_customers,
 )
-from stores.models import Store
+from stores.models import Customer, Store
 from stores.rollups import rollups_refresh
 from tests.kpitree.builders import buy, make_store
 
@@ -122,3 +124,44 @@ def test_rfm_after_the_last_order_reads_the_lifetime_columns_with_the_same_resul
     grouped = rfm_table(store=crm_store, as_of=after_everything, from_orders=True)
     assert len(quick) == 5
     pd.testing.assert_frame_equal(quick, grouped)
+
+
+def test_lifetime_columns_read_out_of_id_order_stay_with_their_customers(crm_store):
+    """The customer rows come back in no set order (by the (store, external id)
+    index on a small table, as stored on a big one, where an update moves a
+    row): the recency read from them must follow them through the sort by id."""
+    rollups_refresh(store=crm_store)
+    # The first customer now comes last by external id, and its row version too.
+    Customer.objects.filter(store=crm_store, external_id="P1").update(external_id="P9")
+    after_everything = date(2025, 4, 2)
+    quick = rfm_table(store=crm_store, as_of=after_everything)
+    grouped = rfm_table(store=crm_store, as_of=after_everything, from_orders=True)
+    assert quick.set_index("external_id").loc["P9", "recency_days"] == 1  # bought on Apr 1
+    pd.testing.assert_frame_equal(quick, grouped)
+
+
+def test_external_ids_that_look_like_numbers_stay_as_given(db):
+    store = make_store(slug="digits")
+    buy(store, "007", date(2025, 3, 1), "10")
+    buy(store, "12345678901234567890123", date(2025, 3, 2), "10")
+    rollups_refresh(store=store)
+    table = rfm_table(store=store, as_of=AS_OF)
+    assert sorted(table["external_id"]) == ["007", "12345678901234567890123"]
+    (state,) = set(table["lifecycle"])
+    exported = segment_customers(store=store, as_of=AS_OF, lifecycle=state)
+    assert sorted(r["external_id"] for r in exported) == ["007", "12345678901234567890123"]
+
+
+def test_the_summary_table_sums_up_like_the_full_one(crm_store):
+    """The customers page counts from the table without text (categoricals):
+    the same counts, spend, cells and flows as from ``rfm_table``."""
+    full, lean = rfm_table(store=crm_store, as_of=AS_OF), rfm_summary_table(store=crm_store, as_of=AS_OF)
+    for column in ("segment", "lifecycle"):
+        assert charts.segment_summary(lean, column) == charts.segment_summary(full, column)
+    assert list(charts.segment_summary(lean, "segment")) == sorted(set(full["segment"]))
+    pd.testing.assert_frame_equal(charts.rfm_cells(lean), charts.rfm_cells(full))
+    earlier = date(2025, 3, 22)  # P2 and P1's last order had not happened: prospect / at_risk
+    flows = charts.lifecycle_flows(rfm_summary_table(store=crm_store, as_of=earlier), lean)
+    assert flows == charts.lifecycle_flows(rfm_table(store=crm_store, as_of=earlier), full)
+    assert ("prospect", "new", 1) in flows
+    assert flows == sorted(flows)
