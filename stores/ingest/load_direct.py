@@ -373,7 +373,8 @@ class DirectStager(PostgresStager):
         self.finish()  # the last COPY has ended
         n = self._customers.count
         self.spilled.finish(self._customers.ids[:n].copy(), self._customers.placed[:n].copy(),
-                            lifetimes_to=self._write_customers)
+                            lifetimes_to=self._write_customers,
+                            in_key_order=pc.sort_indices(self._keys.keys()).to_numpy() if n else None)
         self._customers = _Customers()
         self._keys.seal()
         self.counts.customers_created = n
@@ -382,8 +383,9 @@ class DirectStager(PostgresStager):
         return self.counts
 
     def _write_customers(self, lifetimes: Lifetimes) -> None:
-        """COPY a part's customers on the thread, in key order: the unique
-        (store, external id) index then takes them left to right."""
+        """COPY a part's customers on the thread, in key order: the parts are
+        ranges of keys (``SpilledOrders.plan``), so the unique (store,
+        external id) index takes them all left to right."""
         if not len(lifetimes.positions):
             return
         customers = _customer_rows(self.store.pk, self.spilled.customer_ids[lifetimes.positions],

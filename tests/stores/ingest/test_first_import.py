@@ -223,9 +223,12 @@ def test_rollups_from_the_orders_a_first_import_kept_are_those_read_back(tmp_pat
         report.close()
         load_postgres.apply(stager=stager, store=store, upload=upload)
         assert stager.spilled.count == 400
+        spill = stager.spilled.path
+        assert spill is not None
         rollups_refresh(store=store, spilled=stager.spilled, part_orders=part_orders,
                         before_write=stager.wait, lifetimes=False)
         stager.close()
+    assert not spill.exists() and not list(spill.parent.glob(f"{spill.stem}*"))  # nor its parts
     from_spill = rollups(store)
     assert all(from_spill)
     rollups_refresh(store=store, part_orders=part_orders)
