@@ -170,7 +170,7 @@ def test_rows_read_before_the_long_row_are_not_handed_out_twice(tmp_path):
 
 
 def test_a_cell_larger_than_the_largest_block_refuses_the_file_naming_its_row(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "MAX_READ_BLOCK_BYTES", 1024 * 1024)
+    monkeypatch.setattr(reader.chunks, "MAX_READ_BLOCK_BYTES", 1024 * 1024)
     path = big_file(tmp_path, cell_bytes=3 * 1024 * 1024, big_row=7)
     with pytest.raises(IngestError) as refused:
         run(path, tmp_path, kind="orders")
