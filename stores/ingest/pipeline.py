@@ -36,7 +36,7 @@ from stores.models import DateOrder
 DEFAULT_MAX_BAD_SHARE = 0.05
 # Channel names no rule knew that an upload keeps (the most used).
 UNKNOWN_CHANNELS_KEPT = 50
-# The columns whose 05/03/2025 may be either order (normalise._day_month_first),
+# The columns whose 05/03/2025 may be either order (normalise.times.day_month_first),
 # which a store's date order decides when the file does not: order times and
 # traffic days (validate._days).
 DATE_COLUMNS = ("placed_at", "paid_at", "date")

@@ -1,18 +1,12 @@
-"""Vectorised parsers for what exports write: money, times, counts, ids.
-
-Each returns the parsed values and a mask of the cells that were present but
-could not be parsed, so validation can say which row and why.
-
-The cells arrive as pandas' arrow-backed strings: the common cases are
-handled in arrow and numpy on the whole column, and only the cells such a
-fast path turns down go through pandas' slower, more forgiving parsers.
-"""
+"""Times as exports write them, to UTC instants in the store's zone: the
+common ``2025-10-07 09:50:26`` read in numpy from the bytes, offsets and zone
+names (zones.py), day-first and month-first dates (conventions.py), and the
+rest through pandas."""
 
 from __future__ import annotations
 
 import re
 import zoneinfo
-from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -21,181 +15,9 @@ import pyarrow.compute as pc
 
 from stores.ingest import zones
 from stores.ingest.conventions import Convention
+from stores.ingest.normalise.text import as_arrow, text_series
 
-_TEXT = pa.large_string()
 _NOT_BEFORE = pd.Timestamp("1995-01-01", tz="UTC")
-
-
-def _arrow(raw: pd.Series) -> pa.Array:
-    """The cells as one arrow string array (no copy for pandas' str dtype)."""
-    values = pa.array(raw, from_pandas=True)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if not (pa.types.is_large_string(values.type) or pa.types.is_string(values.type)):
-        values = values.cast(_TEXT)
-    return values
-
-
-def _text_series(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
-    return pd.Series(values.to_pandas().array, index=index, copy=False)
-
-
-def longest(raw: pd.Series) -> int:
-    """An upper bound of the longest cell's length in characters (its bytes)."""
-    lengths = pc.binary_length(_arrow(raw))
-    return int(pc.max(lengths).as_py() or 0)
-
-
-def _fast_float(raw: pd.Series) -> pd.Series | None:
-    """Every present cell as a float when all of them are plain numbers
-    (arrow's cast is ten times pd.to_numeric on strings), else None."""
-    try:
-        values = pc.cast(_arrow(raw), pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
-    return pd.Series(values.to_numpy(zero_copy_only=False), index=raw.index, dtype="float64")
-
-
-def map_values(raw: pd.Series, table: Mapping[str, object] | Callable[[str], object]) -> pd.Series:
-    """``raw.map(table)`` looking each distinct value up once (NA stays NA)."""
-    codes, uniques = pd.factorize(raw)
-    lookup = table.get if isinstance(table, Mapping) else table
-    mapped = np.array([lookup(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(mapped[codes], index=raw.index, dtype=object)
-
-
-def map_text(raw: pd.Series, lookup: Callable[[str], str | None]) -> pd.Series:
-    """``raw.map(lookup)`` as text, looking each distinct value up once in
-    arrow (NA stays NA; a lookup's None is NA)."""
-    values = _arrow(raw)
-    if values.null_count == len(values):
-        return pd.Series(pd.NA, index=raw.index, dtype="str")
-    encoded = pc.dictionary_encode(values)
-    mapped = pa.array([lookup(u) for u in encoded.dictionary.to_pylist()], type=_TEXT)
-    return _text_series(mapped.take(encoded.indices), raw.index)
-
-
-# A decimal comma: ",50" or ",5" ending the number (before any currency sign,
-# closing bracket or trailing minus). One such cell makes it the column's way.
-_DECIMAL_COMMA = r",\d{1,2}[^\d,.]*$"
-# Cells that read differently in a decimal-comma column: 1.000 and 1,234.
-_THOUSANDS_DOT = r"^-?\d{1,3}(?:\.\d{3})+$"
-_THOUSANDS = r"^[^\d]*\d{1,3}(?:[.,]\d{3})+[^\d,.]*$"
-
-
-def money(raw: pd.Series, convention: Convention | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(canonical decimal text, float value, invalid mask) for money cells.
-
-    Accepts ``1234.5``, ``¥1,234.50``, ``1.234,50 €``, ``$ 12``, ``-3.2`` and
-    accounting negatives ``(12.00)`` and ``12.00-``. A cell that shows its
-    decimal separator keeps it; ``1.000`` and ``1,234`` are read the column's
-    way: once a cell of the column writes a decimal comma, ``1.000`` is one
-    thousand and ``1,234`` is rejected; otherwise they read as today, 1.000
-    and 1234. The text keeps the exact decimal for PostgreSQL's numeric; the
-    float is for checks. ``convention`` carries the column's way from chunk
-    to chunk of a file (see ``conventions``).
-    """
-    values = _arrow(raw)
-    if values.null_count == len(values):
-        return raw, pd.Series(np.nan, index=raw.index), pd.Series(False, index=raw.index)
-    settled = convention.settled if convention is not None else None
-    fast = _fast_float(raw)
-    if fast is not None and fast.isna().sum() == values.null_count and not settled:
-        # Every present cell is a plain number: its text is already canonical.
-        if convention is not None and _any(values, _THOUSANDS_DOT):
-            convention.assume(False)  # "1.000" read as one
-        return raw, fast, pd.Series(False, index=raw.index)
-    value = (fast if fast is not None else pd.to_numeric(raw, errors="coerce")).astype("float64")
-    text = raw.copy()
-    redo = (raw.notna() & value.isna()).to_numpy(dtype=bool, copy=True)
-    decimal_comma = settled if settled is not None else _any(values, _DECIMAL_COMMA)
-    if convention is not None and settled is None:
-        if decimal_comma:
-            convention.settle(True)
-        elif _any(values, _THOUSANDS):
-            convention.assume(False)
-    if decimal_comma:
-        # pandas read "1.000" as one: read it again the column's way.
-        redo |= np.asarray(pc.fill_null(pc.match_substring(values, "."), False))
-    if redo.any():
-        text_redo, value_redo = _money_text(values.filter(pa.array(redo)), decimal_comma=decimal_comma)
-        value[redo] = value_redo
-        text[redo] = _text_series(text_redo, raw.index[redo])
-    invalid = raw.notna() & value.isna()
-    return text.where(value.notna()), value, invalid
-
-
-def _any(values: pa.Array, pattern: str) -> bool:
-    return bool(pc.any(pc.match_substring_regex(values, pattern)).as_py())
-
-
-def _money_text(values: pa.Array, *, decimal_comma: bool) -> tuple[pa.Array, np.ndarray]:
-    """The cells as plain decimal text (``-1234.50``) and as floats; null and
-    NaN where a cell is not a number (or, in a decimal-comma column, is
-    ``1,234``)."""
-    s = pc.replace_substring_regex(values, r"[^\d,.\-()]", "")
-    negative = pc.match_substring_regex(s, r"^\(.*\)$|^-|-$")
-    s = pc.replace_substring_regex(pc.replace_substring_regex(s, r"^\((.*)\)$", r"\1"), r"^-|-$", "")
-    comma = pc.match_substring_regex(s, r"^[\d.]*,\d{1,2}$")
-    if decimal_comma:
-        comma = pc.or_(comma, pc.match_substring_regex(s, r"^\d{1,3}(?:\.\d{3})+$"))
-        s = pc.if_else(pc.match_substring_regex(s, r"^\d{1,3}(?:,\d{3})+$"), pa.scalar(None, s.type), s)
-    s = pc.if_else(
-        comma,
-        pc.replace_substring(pc.replace_substring(s, ".", ""), ",", "."),
-        pc.replace_substring(s, ",", ""),
-    )
-    s = pc.if_else(negative, pc.binary_join_element_wise(pa.scalar("-", s.type), s, pa.scalar("", s.type)), s)
-    number = pc.fill_null(pc.match_substring_regex(s, r"^-?(?:\d+\.?\d*|\.\d+)$"), False)
-    s = pc.if_else(number, s, pa.scalar(None, s.type))
-    return s, np.asarray(pc.cast(s, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
-
-
-def money_values(raw: pd.Series) -> pd.Series:
-    return money(raw)[1]
-
-
-def integers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(Int64 values, invalid mask); ``6.0`` is 6, ``6.5`` is invalid."""
-    fast = _fast_float(raw)
-    value = fast if fast is not None else pd.to_numeric(raw, errors="coerce")
-    if fast is None and value.isna().any() and raw.notna().any():
-        value = pd.to_numeric(raw.str.replace(",", "", regex=False), errors="coerce")
-    floats = value.to_numpy(dtype="float64", na_value=np.nan)
-    with np.errstate(invalid="ignore"):
-        whole = (np.floor(floats) == floats) & (np.abs(floats) < 2**31)
-    invalid = raw.notna().to_numpy() & ~whole
-    counts = pd.arrays.IntegerArray(np.where(whole, floats, 0).astype(np.int64), ~whole)
-    return pd.Series(counts, index=raw.index), pd.Series(invalid, index=raw.index)
-
-
-def identifiers(raw: pd.Series) -> pd.Series:
-    """Ids as text; spreadsheet floats such as ``14620.0`` become ``14620``."""
-    if not pc.any(pc.match_substring(_arrow(raw), ".0")).as_py():
-        return raw
-    return raw.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
-
-
-def scientific_notation(raw: pd.Series) -> pd.Series:
-    """Which ids a spreadsheet turned into ``3.761E+18``: their digits are lost."""
-    values = _arrow(raw)
-    found = pc.match_substring_regex(values, r"^\d(\.\d+)?[eE][+-]?\d+$")
-    return pd.Series(np.asarray(pc.fill_null(found, False)), index=raw.index)
-
-
-_TRUE = ("1", "true", "yes", "y", "是")
-_FALSE = ("0", "false", "no", "n", "否")
-
-
-def booleans(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    values = _arrow(raw)
-    present = np.asarray(values.is_valid())
-    lowered = pc.utf8_lower(values)
-    yes = np.asarray(pc.is_in(lowered, value_set=pa.array(_TRUE, type=values.type)))
-    no = np.asarray(pc.is_in(lowered, value_set=pa.array(_FALSE, type=values.type)))
-    known = yes | no
-    value = pd.arrays.BooleanArray(yes, ~known)
-    return pd.Series(value, index=raw.index), pd.Series(present & ~known, index=raw.index)
 
 
 def datetimes(
@@ -203,7 +25,7 @@ def datetimes(
 ) -> tuple[pd.Series, pd.Series]:
     """(UTC timestamps, invalid mask). Times without an offset are the store's
     local time; in the autumn hour that happens twice we take the first."""
-    values = _arrow(raw)
+    values = as_arrow(raw)
     present = np.asarray(values.is_valid())
     micros = np.full(len(raw), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
     if not present.any():
@@ -240,14 +62,27 @@ def _localise(local: np.ndarray, tz: str) -> np.ndarray:
 
 
 _U = np.uint64
+
 _ZEROS = _U(0x3030303030303030)  # '0' in every byte: xor turns digits into 0-9
+
+
 _HIGH = _U(0x8080808080808080)
+
 _SEVEN = _U(0x7676767676767676)  # a byte above 9 plus this sets its high bit
+
+
 _YEAR_MONTH = _U(0x00FFFF00FFFFFFFF)  # digit bytes of "YYYY-MM-"
+
 _DAY_TIME = _U(0xFFFF00FFFF00FFFF)  # digit bytes of "DD HH:MM"
+
+
 _DAY = _U(0x000000000000FFFF)
+
 _SECONDS = _U(0xFFFF000000000000)  # digit bytes of "HH:MM:SS" seen from byte 11
+
+
 _BYTE = _U(0xFF)
+
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
@@ -341,9 +176,15 @@ _ZONE_NAME = (
     r"(?:Z|UTC|GMT|(?:UTC|GMT)?\s*[+-]\d{1,2}(?::?\d{2})?|" + zones.PATTERN + r")"
     r"(?:\s*\([^()]*\))?"
 )
+
+
 _ZONED = r"(?i)\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AP]\.?M\.?)?\s*" + _ZONE_NAME + "$"
+
 _ZONE_SUFFIX = r"(?i)\s*" + _ZONE_NAME + "$"
+
+
 _ZONE_PARTS = re.compile(r"(?:Z|UTC|GMT)?\s*(?:(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?)?", re.IGNORECASE)
+
 # Day and month before a four- (or two-) digit year: "07.10.2025 14:30", "10/7/25".
 _DAY_MONTH_YEAR = (
     r"^(?P<first>\d{1,2})(?P<sep>[./-])(?P<second>\d{1,2})(?P<sep2>[./-])"
@@ -361,13 +202,13 @@ def _datetimes_slow(
     reads wall times; a cell in which pandas still finds a zone is an instant
     and is converted, never localised again.
     """
-    values = pc.utf8_trim_whitespace(_arrow(raw))
+    values = pc.utf8_trim_whitespace(as_arrow(raw))
     out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
     if fmt:
         zoned = "%z" in fmt or "%Z" in fmt
         try:
             wall, instant = _as_utc(
-                pd.to_datetime(_text_series(values, raw.index), format=fmt, errors="coerce", utc=zoned)
+                pd.to_datetime(text_series(values, raw.index), format=fmt, errors="coerce", utc=zoned)
             )
         except (ValueError, TypeError, OverflowError):
             wall, instant = out.copy(), np.zeros(len(out), dtype=bool)
@@ -396,7 +237,7 @@ def _read_any(values: pa.Array, *, tz: str, convention: Convention | None = None
 
 def _iso_instants(values: pa.Array) -> np.ndarray:
     """ISO 8601 times that write their offset, as UTC datetime64[us] (NaT where not)."""
-    text = _text_series(values, pd.RangeIndex(len(values)))
+    text = text_series(values, pd.RangeIndex(len(values)))
     try:
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
     except (ValueError, TypeError, OverflowError):
@@ -421,7 +262,7 @@ def _read_written(
         impossible[zoned] = np.isnan(found)
         offset[zoned] = np.nan_to_num(found).astype(np.int64).astype("timedelta64[m]")
         body = pc.replace_with_mask(values, where, pc.replace_substring_regex(cells, _ZONE_SUFFIX, ""))
-    body = _day_month_first(body, convention)
+    body = day_month_first(body, convention)
     # Most cells are now plain ISO wall times ("+08:00" taken off).
     plain_wall, plain = _plain_local_times(body)
     wall = np.full(len(body), np.datetime64("NaT"), dtype="datetime64[us]")
@@ -448,7 +289,7 @@ _SHARED_ZONE = r"(?i)\d\s*(?P<zone>" + "|".join(zones.AMBIGUOUS) + r")(?:\s*\([^
 def shared_zone(raw: pd.Series, tz: str) -> np.ndarray:
     """Cells whose time ends with an abbreviation several zones share (CST,
     IST...) that the store's zone ``tz`` does not go by: unreadable, and why."""
-    named = pc.utf8_upper(pc.extract_regex(_arrow(raw), _SHARED_ZONE).field("zone"))
+    named = pc.utf8_upper(pc.extract_regex(as_arrow(raw), _SHARED_ZONE).field("zone"))
     foreign = [name for name in zones.AMBIGUOUS if np.isnan(zones.minutes(name, tz))]
     return np.asarray(pc.fill_null(pc.is_in(named, value_set=pa.array(foreign, named.type)), False))
 
@@ -476,15 +317,15 @@ def _number(digits: pa.Array) -> np.ndarray:
 
 def day_month_year_as_iso(raw: pd.Series, convention: Convention | None = None) -> pd.Series:
     """Cells written ``DD/MM/YYYY`` or ``MM/DD/YYYY`` as ``YYYY-MM-DD``, the
-    order decided as for order times (``_day_month_first``); others as they are."""
+    order decided as for order times (``day_month_first``); others as they are."""
     if raw.isna().all():
         return raw
-    iso = _day_month_first(_arrow(raw), convention)
+    iso = day_month_first(as_arrow(raw), convention)
     # By position: the cells keep raw's index, whatever it is.
     return pd.Series(iso.to_pandas().to_numpy(), index=raw.index).astype(raw.dtype)
 
 
-def _day_month_first(values: pa.Array, convention: Convention | None = None) -> pa.Array:
+def day_month_first(values: pa.Array, convention: Convention | None = None) -> pa.Array:
     """``DD/MM/YYYY`` and ``MM/DD/YYYY`` rewritten as ``YYYY-MM-DD``, the order
     decided for the whole column: a first number above 12 makes it day-first,
     a second one above 12 month-first. Without either, the convention's
@@ -546,7 +387,7 @@ def _read_wall_times(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(datetime64[us], which cells named a zone pandas knows: those are UTC
     instants already); NaT where unreadable. Each distinct text is read once."""
     encoded = pc.dictionary_encode(values)
-    texts = _text_series(encoded.dictionary, pd.RangeIndex(len(encoded.dictionary)))
+    texts = text_series(encoded.dictionary, pd.RangeIndex(len(encoded.dictionary)))
     wall = np.full(len(texts) + 1, np.datetime64("NaT"), dtype="datetime64[us]")  # the last: NA
     instant = np.zeros(len(texts) + 1, dtype=bool)
     for how in ("ISO8601", "mixed"):
