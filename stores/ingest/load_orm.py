@@ -33,6 +33,17 @@ class OrmStager:
     def stage(self, kind: str, frame: pd.DataFrame) -> None:
         self.frames.setdefault(kind, []).append(frame)
 
+    def drop_held(self, order_ids: set[str]) -> pd.DataFrame:
+        """Take back the last chunk's rows of these orders (a later line of
+        theirs was refused); their row_no and order_id."""
+        frames = self.frames.get("orders")
+        if not frames or not order_ids:
+            return pd.DataFrame({"row_no": pd.Series(dtype="int64"), "order_id": pd.Series(dtype="str")})
+        mine = frames[-1]["order_id"].isin(list(order_ids))
+        dropped = frames[-1].loc[mine, ["row_no", "order_id"]]
+        frames[-1] = frames[-1][~mine]
+        return dropped
+
     def wait(self) -> None:
         """Nothing runs in the background here."""
 

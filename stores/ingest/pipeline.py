@@ -30,6 +30,7 @@ from stores.ingest.errors import IngestError, NeedsMappingError
 from stores.ingest.formats import FORMATS, Format, best_score, detect, mapped_format
 from stores.ingest.formats.base import CHECK_FIELDS, ORDER_FIELDS, REQUIRED
 from stores.ingest.validate import REPORT_COLUMNS, Context, validate_orders, validate_traffic
+from stores.ingest.whole_orders import WholeOrders
 from stores.memory import release_memory
 from stores.models import DateOrder
 
@@ -51,6 +52,11 @@ class Stager(Protocol):
     catches_repeated_orders: bool
 
     def stage(self, kind: str, frame: pd.DataFrame) -> None: ...
+
+    def drop_held(self, order_ids: set[str]) -> pd.DataFrame:
+        """Take back rows of these orders staged but not written yet (the
+        last chunk's last order); their row_no and order_id."""
+        ...
 
     def reset(self) -> None:
         """Forget what was staged: the file is read again from the top."""
@@ -222,6 +228,7 @@ def _read_pass(
     duplicates = DuplicateFinder(forgetting=forgetting)
     open_order = _OpenOrder()
     conflicts = OrderConflicts(resolved) if fmt.kind == "orders" else None
+    whole_orders = WholeOrders() if fmt.kind == "orders" else None
     carry: pd.DataFrame | None = None
     for chunk in chunks:
         raw = chunk.frame
@@ -255,13 +262,18 @@ def _read_pass(
         rows = pd.Series(row_no[canon.index.to_numpy()], index=canon.index)
         good, rejected = validate(canon, rows, ctx)
         found.append(rejected)
+        held_back = 0
+        if whole_orders is not None:
+            good, orphaned, held_back = whole_orders.check(canon, rows, good, stager)
+            found.append(orphaned)
         if conflicts is not None:
             good, disagreeing = conflicts.check(good)
             found.append(disagreeing)
         nonempty = [f for f in found if len(f)]
         if nonempty:
             report.add(pd.concat(nonempty, ignore_index=True))
-        result.rows_rejected += int(is_dup.sum()) + len(canon) - len(good)
+        result.rows_rejected += int(is_dup.sum()) + len(canon) - len(good) + held_back
+        result.rows_staged -= held_back
         # The stager may still be copying the previous chunk on a thread:
         # progress is written on a connection of its own (upload_loading._Progress).
         progress(result.rows_read, max(total, result.rows_read))

@@ -357,6 +357,17 @@ class PostgresStager:
     def wait(self) -> None:
         self._copier.wait()
 
+    def drop_held(self, order_ids: set[str]) -> pd.DataFrame:
+        """Take back the held rows (the last order, not written yet) of these
+        orders: a later line of theirs was refused. Their row_no and order_id."""
+        if self._carry is None or not order_ids:
+            return pd.DataFrame({"row_no": pd.Series(dtype="int64"), "order_id": pd.Series(dtype="str")})
+        mine = pc.is_in(self._carry.column("order_id"), value_set=pa.array(sorted(order_ids), pa.string()))
+        dropped = self._carry.filter(mine).select(["row_no", "order_id"]).to_pandas()
+        kept = self._carry.filter(pc.invert(mine))
+        self._carry = kept if kept.num_rows else None
+        return dropped
+
     def reset(self) -> None:
         """Empty the staging tables: the file is read again from the top."""
         self.wait()

@@ -29,6 +29,14 @@ class ListStager:
     def stage(self, kind: str, frame: pd.DataFrame) -> None:
         self.frames.append(frame)
 
+    def drop_held(self, order_ids: set[str]) -> pd.DataFrame:
+        if not self.frames or not order_ids:
+            return pd.DataFrame({"row_no": pd.Series(dtype="int64"), "order_id": pd.Series(dtype="str")})
+        mine = self.frames[-1]["order_id"].isin(list(order_ids))
+        dropped = self.frames[-1].loc[mine, ["row_no", "order_id"]]
+        self.frames[-1] = self.frames[-1][~mine]
+        return dropped
+
     def wait(self) -> None:
         """Nothing runs in the background."""
 
