@@ -4,8 +4,9 @@ Most abbreviations name one offset wherever they are written (CET is always
 an hour east of UTC, PDT seven hours west). A few name several: CST is China
 Standard Time (+8), US Central (-6) and Cuba (-5); IST is India, Israel or
 Ireland. Such a one is read as the store's own zone when that zone goes by
-the name (a Shanghai store's "CST" is +8, a Chicago store's -6), and is
-otherwise unreadable: guessing would move the order by hours.
+the name (a Shanghai store's "CST" is +8, a Chicago store's -6), or as the zone the
+cell spells out after it ("CST (China Standard Time)"), and is otherwise
+unreadable: guessing would move the order by hours.
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ FIXED: dict[str, int] = {
 }
 # Names several zones share: read only as the store's own.
 AMBIGUOUS = ("CST", "IST", "BST", "AST")
+# What a shared name stands for when the cell spells it out after it, as
+# browsers and some exports write: "CST (China Standard Time)".
+SPELLED: dict[str, int] = {
+    "china standard time": 480, "central standard time": -360, "cuba standard time": -300,
+    "india standard time": 330, "israel standard time": 120, "irish standard time": 60,
+    "british summer time": 60, "bangladesh standard time": 360, "arabia standard time": 180,
+    "arabian standard time": 180, "atlantic standard time": -240,
+}
 
 NAMES = tuple(sorted({*FIXED, *AMBIGUOUS}, key=lambda name: (-len(name), name)))
 # For a regular expression: the longest first, so "CEST" is not read as "CES".
@@ -49,16 +58,19 @@ def _store_names(tz: str) -> dict[str, int]:
     return names
 
 
-def minutes(name: str, tz: str) -> float:
+def minutes(name: str, tz: str, spelled: str = "") -> float:
     """Minutes east of UTC that ``name`` stands for in a store of zone
-    ``tz``; NaN when it names several zones, the store's not among them."""
+    ``tz``; NaN when it names several zones, the store's not among them, and
+    ``spelled`` (the text in brackets after it) does not say which."""
     name = name.upper()
     own = _store_names(tz).get(name)
     if own is not None and name in AMBIGUOUS:
         return float(own)
     if name in FIXED:
         return float(FIXED[name])
+    if name in AMBIGUOUS and spelled.strip().lower() in SPELLED:
+        return float(SPELLED[spelled.strip().lower()])
     return math.nan
 
 
-__all__ = ["AMBIGUOUS", "FIXED", "PATTERN", "minutes"]
+__all__ = ["AMBIGUOUS", "FIXED", "PATTERN", "SPELLED", "minutes"]

@@ -283,23 +283,30 @@ def _read_written(
     return out
 
 
-_SHARED_ZONE = r"(?i)\d\s*(?P<zone>" + "|".join(zones.AMBIGUOUS) + r")(?:\s*\([^()]*\))?\s*$"
+_SHARED_ZONE = (r"(?i)\d\s*(?P<zone>" + "|".join(zones.AMBIGUOUS)
+                + r")(?:\s*\((?P<spelled>[^()]*)\))?\s*$")
 
 
 def shared_zone(raw: pd.Series, tz: str) -> np.ndarray:
     """Cells whose time ends with an abbreviation several zones share (CST,
     IST...) that the store's zone ``tz`` does not go by: unreadable, and why."""
-    named = pc.utf8_upper(pc.extract_regex(as_arrow(raw), _SHARED_ZONE).field("zone"))
+    found = pc.extract_regex(as_arrow(raw), _SHARED_ZONE)
+    named = pc.utf8_upper(found.field("zone"))
     foreign = [name for name in zones.AMBIGUOUS if np.isnan(zones.minutes(name, tz))]
-    return np.asarray(pc.fill_null(pc.is_in(named, value_set=pa.array(foreign, named.type)), False))
+    unknown = pc.fill_null(pc.is_in(named, value_set=pa.array(foreign, named.type)), False)
+    # Spelled out after it ("CST (China Standard Time)"): readable after all.
+    spelled = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(found.field("spelled"))),
+                       value_set=pa.array(list(zones.SPELLED), found.field("spelled").type))
+    return np.asarray(unknown) & ~np.asarray(pc.fill_null(spelled, False))
 
 
 def _zone_minutes(zone: str, tz: str) -> float:
     """Minutes east of UTC of a zone _ZONE_SUFFIX found (NaN if impossible,
     or an abbreviation several zones share that the store's ``tz`` does not use)."""
-    name = zone.split("(")[0].strip()
+    name, _, spelled = zone.partition("(")
+    name = name.strip()
     if name.upper() in zones.NAMES:
-        return zones.minutes(name, tz)
+        return zones.minutes(name, tz, spelled.rstrip(")"))
     parts = _ZONE_PARTS.fullmatch(name)
     if parts is None:
         return np.nan

@@ -89,3 +89,14 @@ def test_a_shared_abbreviation_outside_its_zones_is_refused_saying_why(tmp_path)
     assert by_row["3"].startswith("the time zone written after the time is one several zones share")
     assert by_row["4"] == "not a date and time"
     assert set(rejected["column"]) == {"placed_at"}
+
+
+def test_a_shared_abbreviation_that_spells_out_its_zone_is_read_as_that_zone(tmp_path):
+    staged, rejected = read(tmp_path, "Europe/Berlin", [
+        "2025-10-07 09:50:26 CST (China Standard Time)", "2025-10-07 09:50:26 CST (Central Standard Time)",
+        "2025-10-07 09:50:26 IST (India Standard Time)", "2025-10-07 09:50:26 CST (Coffee Time)",
+    ])
+    assert [t.isoformat() for t in staged.sort_values("order_id")["placed_at"]] == [
+        "2025-10-07T01:50:26+00:00", "2025-10-07T15:50:26+00:00", "2025-10-07T04:20:26+00:00"]
+    assert rejected["row"].tolist() == ["5"]  # a name no zone goes by says nothing
+    assert rejected["reason"].iloc[0].startswith("the time zone written after the time is one several zones share")
