@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from stores.ingest.results import LoadCounts
+from stores.ingest.whole_orders import take_back
 from stores.models import Customer, Order, OrderLine, Store, TrafficDaily, Upload
 from stores.rollups.refresh import update_customer_lifetimes
 
@@ -36,13 +37,7 @@ class OrmStager:
     def drop_held(self, order_ids: set[str]) -> pd.DataFrame:
         """Take back the last chunk's rows of these orders (a later line of
         theirs was refused); their row_no and order_id."""
-        frames = self.frames.get("orders")
-        if not frames or not order_ids:
-            return pd.DataFrame({"row_no": pd.Series(dtype="int64"), "order_id": pd.Series(dtype="str")})
-        mine = frames[-1]["order_id"].isin(list(order_ids))
-        dropped = frames[-1].loc[mine, ["row_no", "order_id"]]
-        frames[-1] = frames[-1][~mine]
-        return dropped
+        return take_back(self.frames.get("orders", []), order_ids)
 
     def wait(self) -> None:
         """Nothing runs in the background here."""

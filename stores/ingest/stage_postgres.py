@@ -33,6 +33,7 @@ import pyarrow.csv as pacsv
 from django.db import connection
 
 from stores.ingest.validate import STAGE_ORDER_COLUMNS, STAGE_TRAFFIC_COLUMNS
+from stores.ingest.whole_orders import no_lines
 
 STATUS_RANK = ("closed", "unpaid", "refunded", "paid")  # a later status wins
 # Exact for 8 decimals; money with more is cut there (numeric(16,2) keeps 2).
@@ -361,7 +362,7 @@ class PostgresStager:
         """Take back the held rows (the last order, not written yet) of these
         orders: a later line of theirs was refused. Their row_no and order_id."""
         if self._carry is None or not order_ids:
-            return pd.DataFrame({"row_no": pd.Series(dtype="int64"), "order_id": pd.Series(dtype="str")})
+            return no_lines()
         mine = pc.is_in(self._carry.column("order_id"), value_set=pa.array(sorted(order_ids), pa.string()))
         dropped = self._carry.filter(mine).select(["row_no", "order_id"]).to_pandas()
         kept = self._carry.filter(pc.invert(mine))

@@ -23,6 +23,22 @@ from django.utils.translation import gettext as _
 from stores.ingest.validate import REPORT_COLUMNS
 
 
+def no_lines() -> pd.DataFrame:
+    """No lines taken back: what ``drop_held`` gives when it holds none."""
+    return pd.DataFrame({"row_no": pd.Series(dtype="int64"), "order_id": pd.Series(dtype="str")})
+
+
+def take_back(frames: list[pd.DataFrame], order_ids: set[str]) -> pd.DataFrame:
+    """``drop_held`` for stagers that keep each chunk's rows as a frame: the
+    last frame's rows of these orders are removed; their row_no and order_id."""
+    if not frames or not order_ids:
+        return no_lines()
+    mine = frames[-1]["order_id"].isin(list(order_ids))
+    dropped = frames[-1].loc[mine, ["row_no", "order_id"]]
+    frames[-1] = frames[-1][~mine]
+    return dropped
+
+
 class Holding(Protocol):
     def drop_held(self, order_ids: set[str]) -> pd.DataFrame:
         """Take back the rows held for the next chunk of these orders; their

@@ -9,6 +9,7 @@ import pandas as pd
 from django.core.files.base import ContentFile
 from django.db import connection
 
+from stores.ingest.whole_orders import take_back
 from stores.models import Customer, Order, OrderLine, Store, TrafficDaily, Upload
 from stores.services import upload_create
 from stores.upload_loading import upload_process
@@ -30,12 +31,7 @@ class ListStager:
         self.frames.append(frame)
 
     def drop_held(self, order_ids: set[str]) -> pd.DataFrame:
-        if not self.frames or not order_ids:
-            return pd.DataFrame({"row_no": pd.Series(dtype="int64"), "order_id": pd.Series(dtype="str")})
-        mine = self.frames[-1]["order_id"].isin(list(order_ids))
-        dropped = self.frames[-1].loc[mine, ["row_no", "order_id"]]
-        self.frames[-1] = self.frames[-1][~mine]
-        return dropped
+        return take_back(self.frames, order_ids)
 
     def wait(self) -> None:
         """Nothing runs in the background."""
